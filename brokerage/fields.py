@@ -1,0 +1,44 @@
+"""Column and API field shapes for money and quantities, defined once.
+
+Cash has 4 places, prices 4, quantities 6 (fractional shares).
+"""
+
+from decimal import Decimal
+from typing import Any
+
+from django.db import models
+from rest_framework import serializers
+
+MIN_PRICE = Decimal("0.0001")
+MIN_QUANTITY = Decimal("0.000001")
+MAX_QUANTITY = Decimal("1000000000")
+
+
+def cash_column(**kwargs: Any) -> Any:
+    return models.DecimalField(max_digits=20, decimal_places=4, **kwargs)
+
+
+def price_column(**kwargs: Any) -> Any:
+    return models.DecimalField(max_digits=18, decimal_places=4, **kwargs)
+
+
+def quantity_column(**kwargs: Any) -> Any:
+    return models.DecimalField(max_digits=20, decimal_places=6, **kwargs)
+
+
+def cash_input(**kwargs: Any) -> serializers.DecimalField:
+    return serializers.DecimalField(max_digits=20, decimal_places=4, min_value=Decimal(0), **kwargs)
+
+
+def price_input(**kwargs: Any) -> serializers.DecimalField:
+    return serializers.DecimalField(max_digits=18, decimal_places=4, min_value=MIN_PRICE, **kwargs)
+
+
+def quantity_input(*, min_value: Decimal = MIN_QUANTITY, **kwargs: Any) -> serializers.DecimalField:
+    return serializers.DecimalField(
+        max_digits=20, decimal_places=6, min_value=min_value, max_value=MAX_QUANTITY, **kwargs
+    )
+
+
+def money_output(**kwargs: Any) -> serializers.DecimalField:
+    return serializers.DecimalField(max_digits=24, decimal_places=4, read_only=True, **kwargs)

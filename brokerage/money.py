@@ -1,0 +1,22 @@
+"""Rounding rules, in one place: money is Decimal and is rounded once, where stored."""
+
+from decimal import ROUND_CEILING, ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
+
+CASH_STEP = Decimal("0.0001")  # users.User.cash and friends: 4 places
+PRICE_STEP = Decimal("0.0001")
+QUANTITY_STEP = Decimal("0.000001")
+
+
+def cash_amount(value: Decimal) -> Decimal:
+    """Cash that moves in a fill: half-up to the cent's hundredth, the same for both sides."""
+    return value.quantize(CASH_STEP, rounding=ROUND_HALF_UP)
+
+
+def cash_reservation(value: Decimal) -> Decimal:
+    """What an order reserves: rounded up, so a reservation never falls short of its cost."""
+    return value.quantize(CASH_STEP, rounding=ROUND_CEILING)
+
+
+def price(value: Decimal) -> Decimal:
+    """Averages (fill price, position cost): banker's rounding, no drift either way."""
+    return value.quantize(PRICE_STEP, rounding=ROUND_HALF_EVEN)

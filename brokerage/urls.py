@@ -1,0 +1,41 @@
+from django.contrib import admin
+from django.urls import include, path
+from django.views.generic import RedirectView
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from rest_framework.routers import DefaultRouter
+
+from brokerage import views
+from orders.models import OrderSide
+from orders.views import LegacyCancelView, LegacyOrderView, OrderViewSet
+from stocks.views import StockViewSet
+from users.views import PositionViewSet, UserViewSet
+
+router = DefaultRouter()
+router.trailing_slash = "/?"  # the contract has no slash; a trailing one still works
+router.register("users", UserViewSet, basename="user")
+router.register("stocks", StockViewSet, basename="stock")
+router.register("orders", OrderViewSet, basename="order")
+router.register("positions", PositionViewSet, basename="position")
+
+api_v1 = [
+    path("orders:buy", LegacyOrderView.as_view(side=OrderSide.BUY), name="legacy-buy"),
+    path("orders:sell", LegacyOrderView.as_view(side=OrderSide.SELL), name="legacy-sell"),
+    path("orders:cancel", LegacyCancelView.as_view(), name="legacy-cancel"),
+    *router.urls,
+]
+
+urlpatterns = [
+    path("", RedirectView.as_view(pattern_name="swagger-ui", permanent=False)),
+    path("admin/", admin.site.urls),
+    path("api/health", views.health, name="health"),
+    path("api/ready", views.ready, name="ready"),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("openapi.json", SpectacularAPIView.as_view(), name="openapi-json"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
+    path("api/v1/", include(api_v1)),
+    path("api-auth/", include("rest_framework.urls")),
+]
+
+handler404 = "brokerage.errors.not_found_view"
+handler500 = "brokerage.errors.server_error_view"

@@ -1,0 +1,79 @@
+"""Project-level endpoints: health, readiness and shared view helpers."""
+
+from uuid import UUID
+
+from django.core.cache import cache
+from django.db import connection
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.decorators import api_view, permission_classes, throttle_classes
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from brokerage.errors import InvalidInput
+from users.models import User
+
+
+def actor(request: Request) -> User:
+    """The authenticated caller; views behind IsAuthenticated always have one."""
+    user = request.user
+    assert isinstance(user, User)
+    return user
+
+
+def parse_uuid(value: str, field: str) -> UUID:
+    """A malformed id in a URL is bad input (400, 1000), not a missing record."""
+    try:
+        return UUID(value)
+    except ValueError as exc:
+        raise InvalidInput(f"'{value}' is not a valid UUID.", field=field) from exc
+
+
+HealthSerializer = inline_serializer("Health", {"status": serializers.CharField()})
+
+
+@extend_schema(responses=HealthSerializer)
+@api_view(["GET"])
+@permission_classes([AllowAny])
+@throttle_classes([])
+def health(request: Request) -> Response:
+    """Liveness: the process answers."""
+    return Response({"status": "ok"})
+
+
+def _check_database() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+
+
+def _check_cache() -> None:
+    cache.set("readiness-probe", "1", timeout=5)
+    if cache.get("readiness-probe") != "1":
+        raise RuntimeError("cache did not return what was written")
+
+
+READINESS_CHECKS = {"database": _check_database, "cache": _check_cache}
+
+
+@extend_schema(
+    responses=inline_serializer(
+        "Readiness", {"status": serializers.CharField(), "checks": serializers.DictField()}
+    )
+)
+@api_view(["GET"])
+@permission_classes([AllowAny])
+@throttle_classes([])
+def ready(request: Request) -> Response:
+    """Readiness: every dependency answers; 503 names the ones that don't."""
+    checks: dict[str, str] = {}
+    for name, check in READINESS_CHECKS.items():
+        try:
+            check()
+            checks[name] = "ok"
+        except Exception as exc:  # any failure means not ready; say which
+            checks[name] = f"error: {exc}"
+    ok = all(result == "ok" for result in checks.values())
+    return Response(
+        {"status": "ok" if ok else "unavailable", "checks": checks}, status=200 if ok else 503
+    )

@@ -1,0 +1,39 @@
+import uuid
+
+from django.db import models
+from django.utils import timezone
+
+
+class NotificationStatus(models.TextChoices):
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+
+class Notification(models.Model):
+    """A message owed to a customer about one order outcome; sent at most once."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey("users.User", on_delete=models.CASCADE, related_name="notifications")
+    order = models.ForeignKey(
+        "orders.Order", on_delete=models.CASCADE, related_name="notifications", null=True
+    )
+    event_type = models.CharField(max_length=64)
+    text = models.TextField()
+    channel = models.CharField(max_length=16, default="telegram")
+    status = models.CharField(
+        max_length=8, choices=NotificationStatus.choices, default=NotificationStatus.PENDING
+    )
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["user", "-created_at", "-id"], name="notification_user_newest")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_type} -> {self.user_id} ({self.status})"

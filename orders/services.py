@@ -1,0 +1,418 @@
+"""Order services: submit, cancel, execute, match after a price change, expire.
+
+Lock order everywhere: User -> Position -> Stock -> Order (see STYLE.md). Each service
+reads unlocked to learn what to lock, locks, then re-checks.
+"""
+
+import logging
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from brokerage import money
+from brokerage.errors import (
+    ErrorCode,
+    IdempotencyConflict,
+    InsufficientCash,
+    InsufficientShares,
+    InvalidInput,
+    OrderAlreadyCancelled,
+    OrderAlreadyCompleted,
+    OrderFailed,
+    OrderNotFound,
+)
+from orders.engine import decide
+from orders.models import (
+    RESTING_STATUSES,
+    TERMINAL_STATUSES,
+    TRANSITIONS,
+    Fill,
+    Order,
+    OrderSide,
+    OrderStatus,
+    OrderType,
+    TimeInForce,
+)
+from orders.tasks import execute_order as execute_order_task
+from stocks.models import Stock
+from stocks.selectors import get_stock
+from users.models import Position, User
+
+logger = logging.getLogger(__name__)
+
+_STATUS_TIMESTAMP = {
+    OrderStatus.FILLED: "filled_at",
+    OrderStatus.CANCELLED: "cancelled_at",
+    OrderStatus.EXPIRED: "expired_at",
+}
+
+
+class InvalidTransition(RuntimeError):
+    pass
+
+
+def transition(order: Order, status: str) -> None:
+    """Move `order` to `status` through the one transition table, stamping the time."""
+    if status not in TRANSITIONS.get(order.status, set()):
+        raise InvalidTransition(f"order {order.pk}: {order.status} -> {status}")
+    order.status = status
+    stamp = _STATUS_TIMESTAMP.get(OrderStatus(status))
+    if stamp:
+        setattr(order, stamp, timezone.now())
+
+
+# --- guards ---------------------------------------------------------------------------
+
+
+def check_order_shape(*, type: str, limit_price: Decimal | None) -> None:
+    if type == OrderType.LIMIT and limit_price is None:
+        raise InvalidInput("A limit order needs a limit_price.", field="limit_price")
+    if type == OrderType.MARKET and limit_price is not None:
+        raise InvalidInput("A market order takes no limit_price.", field="limit_price")
+
+
+def check_buying_power(*, user: User, amount: Decimal) -> None:
+    if user.available_cash < amount:
+        raise InsufficientCash(
+            "Insufficient cash for this order.",
+            required=str(amount),
+            available=str(user.available_cash),
+        )
+
+
+def check_shares(*, position: Position | None, quantity: Decimal, symbol: str) -> None:
+    available = position.available_quantity if position else Decimal("0")
+    if available < quantity:
+        raise InsufficientShares(
+            f"Insufficient {symbol} shares for this order.",
+            required=str(quantity),
+            available=str(available),
+        )
+
+
+def check_same_order(existing: Order, **request: Any) -> Order:
+    """A replayed client_order_id must carry the same order, else it is a 409."""
+    differs = [
+        field
+        for field, value in request.items()
+        if value != (existing.stock.symbol if field == "symbol" else getattr(existing, field))
+    ]
+    if differs:
+        raise IdempotencyConflict(
+            "client_order_id was already used for a different order.",
+            order_id=str(existing.pk),
+            fields=differs,
+        )
+    return existing
+
+
+def check_cancellable(order: Order) -> None:
+    if order.status == OrderStatus.FILLED:
+        raise OrderAlreadyCompleted("Order is already filled.", order_id=str(order.pk))
+    if order.status == OrderStatus.REJECTED:
+        raise OrderFailed("Order was rejected.", order_id=str(order.pk))
+    if order.status in (OrderStatus.CANCELLED, OrderStatus.EXPIRED):
+        raise OrderAlreadyCancelled(f"Order is already {order.status}.", order_id=str(order.pk))
+
+
+# --- submission -----------------------------------------------------------------------
+
+
+def market_buy_reservation(*, quantity: Decimal, price: Decimal) -> Decimal:
+    return money.cash_reservation(quantity * price * (1 + settings.MARKET_ORDER_COLLAR))
+
+
+@transaction.atomic
+def submit_order(
+    *,
+    user: User,
+    symbol: str,
+    side: str,
+    quantity: Decimal,
+    type: str = OrderType.MARKET,
+    limit_price: Decimal | None = None,
+    time_in_force: str = TimeInForce.GTC,
+    client_order_id: str | None = None,
+) -> Order:
+    """Accept an order: reserve what it may spend and hand it to execution after commit.
+
+    Locks User (and Position for a sell). Raises InvalidInput (1000), StockNotFound
+    (2005), InsufficientCash (2006), InsufficientShares (2007), IdempotencyConflict
+    (2017). The same client_order_id with the same order returns the first order.
+    """
+    check_order_shape(type=type, limit_price=limit_price)
+    stock = get_stock(symbol=symbol)  # unlocked: the price only sizes a market buy's reserve
+    user = User.objects.select_for_update().get(pk=user.pk)
+    if client_order_id:
+        existing = (
+            Order.objects.select_related("stock")
+            .filter(user=user, client_order_id=client_order_id)
+            .first()
+        )
+        if existing:
+            return check_same_order(
+                existing,
+                symbol=symbol,
+                side=side,
+                type=type,
+                quantity=quantity,
+                limit_price=limit_price,
+                time_in_force=time_in_force,
+            )
+    order = Order(
+        user=user,
+        stock=stock,
+        side=side,
+        type=type,
+        time_in_force=time_in_force,
+        quantity=quantity,
+        limit_price=limit_price,
+        client_order_id=client_order_id or None,
+        status=OrderStatus.ACCEPTED,
+        accepted_at=timezone.now(),
+    )
+    if side == OrderSide.BUY:
+        if type == OrderType.LIMIT:
+            assert limit_price is not None
+            reserve = money.cash_reservation(quantity * limit_price)
+        else:
+            reserve = market_buy_reservation(quantity=quantity, price=stock.price)
+        check_buying_power(user=user, amount=reserve)
+        user.cash_reserved += reserve
+        user.save(update_fields=["cash_reserved"])
+        order.reserved_cash = reserve
+    else:
+        position = Position.objects.select_for_update().filter(user=user, stock=stock).first()
+        check_shares(position=position, quantity=quantity, symbol=symbol)
+        assert position is not None
+        position.quantity_reserved += quantity
+        position.save(update_fields=["quantity_reserved", "updated_at"])
+        order.reserved_quantity = quantity
+    order.save(force_insert=True)
+    transaction.on_commit(lambda: execute_order_task.delay(str(order.pk)))
+    return order
+
+
+# --- execution ------------------------------------------------------------------------
+
+
+def _release_reservation(order: Order, user: User, position: Position | None) -> None:
+    """Give back what a terminal order still holds."""
+    if order.reserved_cash:
+        user.cash_reserved -= order.reserved_cash
+        order.reserved_cash = Decimal("0")
+    if order.reserved_quantity:
+        assert position is not None
+        position.quantity_reserved -= order.reserved_quantity
+        order.reserved_quantity = Decimal("0")
+
+
+def _apply_buy_fill(
+    order: Order,
+    user: User,
+    position: Position,
+    quantity: Decimal,
+    price: Decimal,
+    cost: Decimal,
+    rests: bool,
+) -> None:
+    keep = Decimal("0")
+    if rests:
+        assert order.limit_price is not None
+        remaining = order.remaining_quantity - quantity
+        keep = max(
+            Decimal("0"),
+            min(money.cash_reservation(remaining * order.limit_price), order.reserved_cash - cost),
+        )
+    user.cash -= cost
+    user.cash_reserved -= order.reserved_cash - keep
+    order.reserved_cash = keep
+    held = position.quantity
+    position.quantity = held + quantity
+    position.average_cost = money.price(
+        (held * position.average_cost + quantity * price) / position.quantity
+    )
+
+
+def _apply_sell_fill(
+    order: Order, user: User, position: Position, quantity: Decimal, proceeds: Decimal
+) -> None:
+    user.cash += proceeds
+    position.quantity -= quantity
+    position.quantity_reserved -= quantity
+    order.reserved_quantity -= quantity
+    position.realized_pnl += proceeds - money.cash_amount(quantity * position.average_cost)
+    if position.quantity == 0:
+        position.average_cost = Decimal("0")
+
+
+def _lock_for_execution(order_id: UUID) -> tuple[User, Position | None, Stock, Order] | None:
+    """Lock User, Position, Stock, Order in the one order; None if there is nothing to do."""
+    peek = Order.objects.filter(pk=order_id).values("user_id", "stock_id", "status").first()
+    if peek is None or peek["status"] in TERMINAL_STATUSES:
+        return None
+    user = User.objects.select_for_update().get(pk=peek["user_id"])
+    position = (
+        Position.objects.select_for_update().filter(user=user, stock_id=peek["stock_id"]).first()
+    )
+    stock = Stock.objects.select_for_update().get(pk=peek["stock_id"])
+    order = Order.objects.select_for_update().get(pk=order_id)
+    if order.is_terminal:  # another worker got here first
+        return None
+    return user, position, stock, order
+
+
+@transaction.atomic
+def execute_order(*, order_id: UUID) -> Order | None:
+    """Fill, rest or cancel a live order at the stock's current price.
+
+    Idempotent by state: a terminal order is a no-op, a resting order that is still not
+    marketable is left as it is, and a fill never exceeds what remains. Locks User,
+    Position, Stock, Order. Returns the order, or None if it was already terminal.
+    """
+    locked = _lock_for_execution(order_id)
+    if locked is None:
+        return None
+    user, position, stock, order = locked
+    decision = decide(
+        side=order.side,
+        type=order.type,
+        time_in_force=order.time_in_force,
+        remaining=order.remaining_quantity,
+        limit_price=order.limit_price,
+        price=stock.price,
+        inventory=stock.amount,
+    )
+    quantity, fill_price = decision.fill_quantity, stock.price
+    if quantity == 0 and decision.rests and order.status in RESTING_STATUSES:
+        return order  # still waiting for its price
+    if quantity > 0:
+        amount = money.cash_amount(quantity * fill_price)
+        if order.side == OrderSide.BUY:
+            if order.type == OrderType.MARKET and amount > order.reserved_cash:
+                # The price moved past the collar since submission.
+                return _reject(order, user, position, ErrorCode.INSUFFICIENT_CASH)
+            if position is None:
+                position = Position.objects.create(user=user, stock=stock)
+            _apply_buy_fill(order, user, position, quantity, fill_price, amount, decision.rests)
+            stock.amount -= quantity
+        else:
+            assert position is not None
+            _apply_sell_fill(order, user, position, quantity, amount)
+            stock.amount += quantity
+        previously = order.filled_quantity
+        order.filled_quantity += quantity
+        order.average_fill_price = money.price(
+            (previously * (order.average_fill_price or 0) + quantity * fill_price)
+            / order.filled_quantity
+        )
+        Fill.objects.create(order=order, quantity=quantity, price=fill_price, amount=amount)
+        stock.save(update_fields=["amount"])
+    if order.filled_quantity == order.quantity:
+        transition(order, OrderStatus.FILLED)
+    elif decision.rests:
+        transition(
+            order, OrderStatus.PARTIALLY_FILLED if order.filled_quantity else OrderStatus.OPEN
+        )
+    else:
+        transition(order, OrderStatus.CANCELLED)
+        order.error_code = decision.cancel_reason
+    if order.is_terminal:
+        _release_reservation(order, user, position)
+    _save(order, user, position)
+    return order
+
+
+def _reject(order: Order, user: User, position: Position | None, reason: ErrorCode) -> Order:
+    transition(order, OrderStatus.REJECTED)
+    order.error_code = reason
+    _release_reservation(order, user, position)
+    _save(order, user, position)
+    return order
+
+
+def _save(order: Order, user: User, position: Position | None) -> None:
+    user.save(update_fields=["cash", "cash_reserved"])
+    if position is not None:
+        position.save(
+            update_fields=[
+                "quantity",
+                "quantity_reserved",
+                "average_cost",
+                "realized_pnl",
+                "updated_at",
+            ]
+        )
+    order.save()
+
+
+# --- cancel and expiry ----------------------------------------------------------------
+
+
+def _close_order(*, order_id: UUID, status: str, actor: User | None = None) -> Order:
+    """Cancel or expire a live order and release its reservation.
+
+    Locks User, Position, Order (no Stock: nothing trades). Raises OrderNotFound (2011)
+    when `actor` may not see the order, 2012-2014 when it is already terminal.
+    """
+    peek = Order.objects.filter(pk=order_id).values("user_id", "stock_id", "side").first()
+    if peek is None or (actor is not None and not actor.is_staff and peek["user_id"] != actor.pk):
+        raise OrderNotFound("Order not found.", order_id=str(order_id))
+    user = User.objects.select_for_update().get(pk=peek["user_id"])
+    position = None
+    if peek["side"] == OrderSide.SELL:
+        position = Position.objects.select_for_update().get(user=user, stock_id=peek["stock_id"])
+    order = Order.objects.select_for_update().select_related("stock").get(pk=order_id)
+    check_cancellable(order)
+    transition(order, status)
+    _release_reservation(order, user, position)
+    _save(order, user, position)
+    return order
+
+
+@transaction.atomic
+def cancel_order(*, actor: User, order_id: UUID) -> Order:
+    """Cancel a live order of `actor`'s (any order, for staff); see _close_order."""
+    return _close_order(order_id=order_id, status=OrderStatus.CANCELLED, actor=actor)
+
+
+@transaction.atomic
+def expire_order(*, order_id: UUID) -> Order | None:
+    """Expire a live day order; an order that finished meanwhile is left alone."""
+    try:
+        return _close_order(order_id=order_id, status=OrderStatus.EXPIRED)
+    except (OrderAlreadyCompleted, OrderFailed, OrderAlreadyCancelled):
+        return None
+
+
+def expire_day_orders() -> int:
+    """Expire every live `day` order (run at MARKET_CLOSE_TIME); returns how many."""
+    live = [OrderStatus.ACCEPTED, *RESTING_STATUSES]
+    ids = Order.objects.filter(time_in_force=TimeInForce.DAY, status__in=live).values_list(
+        "pk", flat=True
+    )
+    return sum(1 for order_id in list(ids) if expire_order(order_id=order_id))
+
+
+def match_resting_orders(*, symbol: str) -> int:
+    """Execute the resting orders of `symbol` that the current price made marketable.
+
+    Oldest first (time priority); each execution is its own transaction, so one
+    order's failure does not hold back the others. Returns how many were executed.
+    """
+    stock = get_stock(symbol=symbol)
+    marketable = Q(side=OrderSide.BUY, limit_price__gte=stock.price) | Q(
+        side=OrderSide.SELL, limit_price__lte=stock.price
+    )
+    ids = (
+        Order.objects.filter(stock=stock, status__in=RESTING_STATUSES)
+        .filter(marketable)
+        .order_by("created_at")
+        .values_list("pk", flat=True)
+    )
+    return sum(1 for order_id in list(ids) if execute_order(order_id=order_id))

@@ -1,0 +1,26 @@
+"""Thin Celery wrappers: ids in, services do the work; any task may run twice."""
+
+from uuid import UUID
+
+from celery import shared_task
+
+
+@shared_task(name="orders.execute_order", queue="orders")
+def execute_order(order_id: str) -> None:
+    from orders import services  # services import this module to dispatch
+
+    services.execute_order(order_id=UUID(order_id))
+
+
+@shared_task(name="orders.match_resting_orders", queue="orders")
+def match_resting_orders(symbol: str) -> int:
+    from orders import services
+
+    return services.match_resting_orders(symbol=symbol)
+
+
+@shared_task(name="orders.expire_day_orders", queue="default")
+def expire_day_orders() -> int:
+    from orders import services
+
+    return services.expire_day_orders()

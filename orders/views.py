@@ -1,0 +1,125 @@
+from django.db.models import QuerySet
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import viewsets
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.reverse import reverse
+from rest_framework.views import APIView
+
+from brokerage.errors import InvalidInput
+from brokerage.views import actor, parse_uuid
+from orders import selectors, services
+from orders.filters import OrderFilter
+from orders.models import Order, OrderSide, OrderType
+from orders.serializers import (
+    LegacyCancelInputSerializer,
+    LegacyOrderInputSerializer,
+    OrderDetailSerializer,
+    OrderInputSerializer,
+    OrderOutputSerializer,
+)
+from users.selectors import get_user
+
+IDEMPOTENCY_HEADER = OpenApiParameter(
+    "Idempotency-Key",
+    str,
+    OpenApiParameter.HEADER,
+    required=False,
+    description="Used as client_order_id when the body has none.",
+)
+
+
+def accepted(request: Request, order: Order) -> Response:
+    """202 with the order and where to follow it."""
+    location = reverse("order-detail", kwargs={"pk": order.pk}, request=request)
+    return Response(OrderOutputSerializer(order).data, status=202, headers={"Location": location})
+
+
+class OrderViewSet(viewsets.GenericViewSet):
+    """Orders: submit (202, executed asynchronously), list newest first, read, cancel."""
+
+    serializer_class = OrderOutputSerializer
+    filter_backends = (DjangoFilterBackend,)
+    filterset_class = OrderFilter
+
+    def get_queryset(self) -> QuerySet[Order]:
+        return selectors.list_orders(actor=actor(self.request))
+
+    def get_serializer_class(self) -> type:
+        return {"create": OrderInputSerializer, "retrieve": OrderDetailSerializer}.get(
+            self.action, OrderOutputSerializer
+        )
+
+    def list(self, request: Request) -> Response:
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        return self.get_paginated_response(OrderOutputSerializer(page, many=True).data)
+
+    @extend_schema(
+        request=OrderInputSerializer,
+        responses={202: OrderOutputSerializer},
+        parameters=[IDEMPOTENCY_HEADER],
+    )
+    def create(self, request: Request) -> Response:
+        data = OrderInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        fields = data.validated_data
+        fields["client_order_id"] = fields["client_order_id"] or request.headers.get(
+            "Idempotency-Key"
+        )
+        order = services.submit_order(user=actor(request), **fields)
+        return accepted(request, order)
+
+    @extend_schema(responses=OrderDetailSerializer)
+    def retrieve(self, request: Request, pk: str) -> Response:
+        order = selectors.get_order(actor=actor(request), order_id=parse_uuid(pk, "id"))
+        return Response(OrderDetailSerializer(order).data)
+
+    @extend_schema(request=None, responses=OrderOutputSerializer)
+    @action(detail=True, methods=["post"])
+    def cancel(self, request: Request, pk: str) -> Response:
+        order = services.cancel_order(actor=actor(request), order_id=parse_uuid(pk, "id"))
+        return Response(OrderOutputSerializer(order).data)
+
+
+class LegacyOrderView(APIView):
+    """The original `POST /api/v1/orders:buy|sell`: a gtc limit order at `price`."""
+
+    side: str = OrderSide.BUY
+    serializer_class = LegacyOrderInputSerializer
+
+    @extend_schema(request=LegacyOrderInputSerializer, responses={202: OrderOutputSerializer})
+    def post(self, request: Request) -> Response:
+        data = LegacyOrderInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        fields = data.validated_data
+        user = actor(request)
+        if fields["user_id"] != user.pk:
+            if not user.is_staff:
+                raise InvalidInput("user_id must be your own id.", field="user_id")
+            user = get_user(actor=user, user_id=fields["user_id"])
+        order = services.submit_order(
+            user=user,
+            symbol=fields["stock_symbol"],
+            side=self.side,
+            type=OrderType.LIMIT,
+            quantity=fields["amount"],
+            limit_price=fields["price"],
+        )
+        return accepted(request, order)
+
+
+class LegacyCancelView(APIView):
+    """The original `POST /api/v1/orders:cancel`, answered 202 as the original did."""
+
+    serializer_class = LegacyCancelInputSerializer
+
+    @extend_schema(request=LegacyCancelInputSerializer, responses={202: OrderOutputSerializer})
+    def post(self, request: Request) -> Response:
+        data = LegacyCancelInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        order = services.cancel_order(
+            actor=actor(request), order_id=data.validated_data["order_id"]
+        )
+        return Response(OrderOutputSerializer(order).data, status=202)

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class StocksConfig(AppConfig):
+    name = "stocks"
+    default_auto_field = "django.db.models.BigAutoField"

@@ -1,0 +1,73 @@
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+
+from brokerage.errors import StockExists, StockNotFound
+from stocks.models import Stock
+
+
+@transaction.atomic
+def create_stock(
+    *,
+    symbol: str,
+    name: str,
+    price: Decimal,
+    amount: Decimal = Decimal("0"),
+    currency: str = "USD",
+) -> Stock:
+    """List a stock at `price` with `amount` shares of house inventory.
+
+    Raises StockExists (2004) for a listed symbol.
+    """
+    if Stock.objects.filter(symbol=symbol).exists():
+        raise StockExists(f"Stock {symbol} already exists.", symbol=symbol)
+    stock = Stock(
+        symbol=symbol, name=name, currency=currency, price=price, first_price=price, amount=amount
+    )
+    try:
+        with transaction.atomic():
+            stock.save(force_insert=True)
+    except IntegrityError as exc:  # a concurrent create won the race
+        raise StockExists(f"Stock {symbol} already exists.", symbol=symbol) from exc
+    return stock
+
+
+@transaction.atomic
+def update_stock(
+    *,
+    symbol: str,
+    price: Decimal | None = None,
+    amount: Decimal | None = None,
+    name: str | None = None,
+) -> Stock:
+    """Change a stock's price, house inventory or name.
+
+    Locks the Stock. A changed price or more inventory can make resting orders
+    marketable, so both schedule matching for the symbol after commit.
+    """
+    try:
+        stock = Stock.objects.select_for_update().get(symbol=symbol)
+    except Stock.DoesNotExist as exc:
+        raise StockNotFound(f"Stock {symbol} not found.", symbol=symbol) from exc
+    rematch = (price is not None and price != stock.price) or (
+        amount is not None and amount > stock.amount
+    )
+    changes = {
+        field: value
+        for field, value in (("price", price), ("amount", amount), ("name", name))
+        if value is not None
+    }
+    for field, value in changes.items():
+        setattr(stock, field, value)
+    if changes:
+        stock.save(update_fields=[*changes, "updated_at"])
+    if rematch:
+        from orders.tasks import match_resting_orders  # orders depends on stocks, not back
+
+        transaction.on_commit(lambda: match_resting_orders.delay(symbol))
+    return stock
+
+
+def update_stock_price(*, symbol: str, price: Decimal) -> Stock:
+    """The price feed's entry point (staff edits, the simulator)."""
+    return update_stock(symbol=symbol, price=price)

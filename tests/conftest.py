@@ -1,0 +1,55 @@
+import pytest
+from django.db import connection
+from rest_framework.test import APIClient
+
+from tests.factories import StockFactory, UserFactory
+from users.models import User
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    # A run that collected no tests must fail, not pass quietly.
+    if exitstatus == pytest.ExitCode.NO_TESTS_COLLECTED:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+@pytest.fixture(autouse=True)
+def _fast_settings(settings):  # type: ignore[no-untyped-def]
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    settings.DEFAULT_USER_STOCK_AMOUNT = 10
+
+
+@pytest.fixture
+def api_client() -> APIClient:
+    return APIClient()
+
+
+@pytest.fixture
+def user(db: None) -> User:
+    return UserFactory()
+
+
+@pytest.fixture
+def staff(db: None) -> User:
+    return UserFactory(is_staff=True, email="staff@example.com")
+
+
+@pytest.fixture
+def client_for(api_client: APIClient):  # type: ignore[no-untyped-def]
+    """Authenticate the API client as `user` with their real token."""
+
+    def login(user: User) -> APIClient:
+        api_client.credentials(HTTP_AUTHORIZATION=f"Token {user.auth_token.key}")
+        return api_client
+
+    return login
+
+
+@pytest.fixture
+def acme(db: None):  # type: ignore[no-untyped-def]
+    return StockFactory(symbol="ACME", price="50.0000", amount="1000")
+
+
+postgres_only = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="needs PostgreSQL row locks (SQLite ignores them)"
+)

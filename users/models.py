@@ -1,0 +1,105 @@
+import uuid
+from decimal import Decimal
+from typing import Any, ClassVar
+
+from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
+from django.contrib.auth.models import PermissionsMixin
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+
+from brokerage.fields import cash_column, price_column, quantity_column
+
+
+class UserType(models.TextChoices):
+    NORMAL = "normal"
+    MANAGER = "manager"
+    BROKER = "broker"
+
+
+class UserManager(BaseUserManager["User"]):
+    use_in_migrations = True
+
+    def create_user(self, email: str, password: str | None = None, **extra: Any) -> "User":
+        user = self.model(email=self.normalize_email(email), **extra)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_superuser(self, email: str, password: str | None = None, **extra: Any) -> "User":
+        extra.update(is_staff=True, is_superuser=True, type=UserType.MANAGER)
+        return self.create_user(email, password, **extra)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """A customer account: identity, cash and what of it open orders have reserved."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    email = models.EmailField(unique=True)
+    name = models.CharField(max_length=150, blank=True)
+    surname = models.CharField(max_length=150, blank=True)
+    type = models.CharField(max_length=16, choices=UserType.choices, default=UserType.NORMAL)
+    cash = cash_column(default=Decimal("0"))
+    cash_reserved = cash_column(default=Decimal("0"))
+    telegram_chat_id = models.CharField(max_length=64, blank=True)
+    is_staff = models.BooleanField(default=False)
+    is_active = models.BooleanField(default=True)
+    date_joined = models.DateTimeField(default=timezone.now)
+
+    objects: ClassVar[UserManager] = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS: ClassVar[list[str]] = []
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(cash__gte=0), name="user_cash_gte_0"),
+            models.CheckConstraint(condition=Q(cash_reserved__gte=0), name="user_reserved_gte_0"),
+            models.CheckConstraint(
+                condition=Q(cash_reserved__lte=F("cash")), name="user_reserved_lte_cash"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.email
+
+    @property
+    def available_cash(self) -> Decimal:
+        return self.cash - self.cash_reserved
+
+
+class Position(models.Model):
+    """Shares of one stock a user holds, and what of them open sell orders reserved."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="positions")
+    stock = models.ForeignKey("stocks.Stock", on_delete=models.PROTECT, related_name="positions")
+    quantity = quantity_column(default=Decimal("0"))
+    quantity_reserved = quantity_column(default=Decimal("0"))
+    average_cost = price_column(default=Decimal("0"))
+    realized_pnl = cash_column(default=Decimal("0"))
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "stock"], name="position_user_stock_unique"),
+            models.CheckConstraint(condition=Q(quantity__gte=0), name="position_quantity_gte_0"),
+            models.CheckConstraint(
+                condition=Q(quantity_reserved__gte=0), name="position_reserved_gte_0"
+            ),
+            models.CheckConstraint(
+                condition=Q(quantity_reserved__lte=F("quantity")),
+                name="position_reserved_lte_quantity",
+            ),
+            models.CheckConstraint(
+                condition=Q(average_cost__gte=0), name="position_average_cost_gte_0"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}:{self.stock_id} {self.quantity}"
+
+    @property
+    def available_quantity(self) -> Decimal:
+        return self.quantity - self.quantity_reserved

@@ -1,0 +1,40 @@
+from uuid import UUID
+
+from django.db.models import Prefetch, QuerySet
+
+from brokerage.errors import UserNotFound
+from users.models import Position, User
+
+LATEST_ORDERS = 10
+
+
+def list_users(*, actor: User) -> QuerySet[User]:
+    """Staff see every account; a customer sees only their own."""
+    qs = User.objects.order_by("-date_joined", "-id")
+    return qs if actor.is_staff else qs.filter(pk=actor.pk)
+
+
+def get_user(*, actor: User, user_id: UUID) -> User:
+    try:
+        return list_users(actor=actor).get(pk=user_id)
+    except User.DoesNotExist as exc:
+        raise UserNotFound("User not found.", user_id=str(user_id)) from exc
+
+
+def get_user_detail(*, actor: User, user_id: UUID) -> User:
+    """The account with positions (stock joined) and its latest orders, in 3 queries."""
+    from orders.models import Order  # orders depends on users, not back
+
+    latest = Order.objects.select_related("stock").order_by("-created_at", "-id")
+    qs = list_users(actor=actor).prefetch_related(
+        Prefetch("positions", queryset=Position.objects.select_related("stock").order_by("id")),
+        Prefetch("orders", queryset=latest[:LATEST_ORDERS], to_attr="latest_orders"),
+    )
+    try:
+        return qs.get(pk=user_id)
+    except User.DoesNotExist as exc:
+        raise UserNotFound("User not found.", user_id=str(user_id)) from exc
+
+
+def list_positions(*, user: User) -> QuerySet[Position]:
+    return Position.objects.filter(user=user).select_related("stock").order_by("-created_at", "-id")

@@ -1,0 +1,103 @@
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from brokerage import money
+from brokerage.fields import cash_input, money_output
+from orders.serializers import OrderOutputSerializer
+from users.models import Position, User
+
+
+class PositionOutputSerializer(serializers.ModelSerializer[Position]):
+    symbol = serializers.CharField(source="stock.symbol")
+    available_quantity = serializers.DecimalField(max_digits=20, decimal_places=6)
+    market_value = serializers.SerializerMethodField()
+    unrealized_pnl = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Position
+        fields = (
+            "symbol",
+            "quantity",
+            "available_quantity",
+            "average_cost",
+            "market_value",
+            "unrealized_pnl",
+            "realized_pnl",
+        )
+        read_only_fields = fields
+
+    @extend_schema_field(money_output())
+    def get_market_value(self, position: Position) -> str:
+        return str(money.cash_amount(position.quantity * position.stock.price))
+
+    @extend_schema_field(money_output())
+    def get_unrealized_pnl(self, position: Position) -> str:
+        return str(
+            money.cash_amount(position.quantity * (position.stock.price - position.average_cost))
+        )
+
+
+class UserOutputSerializer(serializers.ModelSerializer[User]):
+    available_cash = serializers.DecimalField(max_digits=20, decimal_places=4)
+
+    class Meta:
+        model = User
+        fields: tuple[str, ...] = (
+            "id",
+            "name",
+            "surname",
+            "email",
+            "type",
+            "cash",
+            "available_cash",
+            "telegram_chat_id",
+            "is_staff",
+            "date_joined",
+        )
+        read_only_fields = fields
+
+
+class UserCreatedSerializer(UserOutputSerializer):
+    token = serializers.CharField(source="auth_token.key")
+
+    class Meta(UserOutputSerializer.Meta):
+        fields = (*UserOutputSerializer.Meta.fields, "token")
+        read_only_fields = fields
+
+
+class UserDetailSerializer(UserOutputSerializer):
+    positions = PositionOutputSerializer(many=True)
+    orders = OrderOutputSerializer(many=True, source="latest_orders")
+
+    class Meta(UserOutputSerializer.Meta):
+        fields = (*UserOutputSerializer.Meta.fields, "positions", "orders")
+        read_only_fields = fields
+
+
+class UserCreateInputSerializer(serializers.Serializer[None]):
+    name = serializers.CharField(max_length=150, allow_blank=True, default="")
+    surname = serializers.CharField(max_length=150, allow_blank=True, default="")
+    email = serializers.EmailField(max_length=254)
+    password = serializers.CharField(
+        min_length=8,
+        max_length=128,
+        required=False,
+        write_only=True,
+        style={"input_type": "password"},
+    )
+    balance = cash_input(
+        required=False,
+        help_text="Starting cash; DEFAULT_USER_BALANCE when omitted.",
+    )
+
+
+class UserUpdateInputSerializer(serializers.Serializer[None]):
+    name = serializers.CharField(max_length=150, allow_blank=True, required=False)
+    surname = serializers.CharField(max_length=150, allow_blank=True, required=False)
+    telegram_chat_id = serializers.RegexField(
+        r"^(-?\d{1,20}|@[A-Za-z0-9_]{5,32})?$",
+        max_length=64,
+        allow_blank=True,
+        required=False,
+        help_text="Numeric chat id (or @channel) that Telegram messages go to; blank unlinks.",
+    )

@@ -1,0 +1,78 @@
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from rest_framework.authtoken.models import Token
+
+from brokerage.errors import UserExists
+from stocks.models import Stock
+from users.models import Position, User, UserType
+
+
+@transaction.atomic
+def create_user(
+    *,
+    email: str,
+    name: str = "",
+    surname: str = "",
+    password: str | None = None,
+    balance: Decimal | None = None,
+    type: str = UserType.NORMAL,
+    is_staff: bool = False,
+) -> User:
+    """Open an account with its starting cash, API token and starter positions.
+
+    Every listed stock is granted DEFAULT_USER_STOCK_AMOUNT shares at its current
+    price, as the original system did (new shares, not taken from the house).
+    Raises UserExists (2020) for a taken email.
+    """
+    email = User.objects.normalize_email(email).lower()
+    if User.objects.filter(email__iexact=email).exists():
+        raise UserExists("A user with this email already exists.", email=email)
+    user = User(
+        email=email,
+        name=name,
+        surname=surname,
+        type=type,
+        is_staff=is_staff,
+        cash=settings.DEFAULT_USER_BALANCE if balance is None else balance,
+    )
+    user.set_password(password)
+    try:
+        with transaction.atomic():
+            user.save(force_insert=True)
+    except IntegrityError as exc:  # a concurrent sign-up took the email
+        raise UserExists("A user with this email already exists.", email=email) from exc
+    Token.objects.create(user=user)
+    grant = settings.DEFAULT_USER_STOCK_AMOUNT
+    if grant > 0:
+        Position.objects.bulk_create(
+            Position(user=user, stock_id=stock_id, quantity=grant, average_cost=price)
+            for stock_id, price in Stock.objects.values_list("id", "price")
+        )
+    return user
+
+
+@transaction.atomic
+def update_user(
+    *,
+    user: User,
+    name: str | None = None,
+    surname: str | None = None,
+    telegram_chat_id: str | None = None,
+) -> User:
+    """Change a user's profile fields; money fields are only moved by order services."""
+    changes = {
+        field: value
+        for field, value in (
+            ("name", name),
+            ("surname", surname),
+            ("telegram_chat_id", telegram_chat_id),
+        )
+        if value is not None
+    }
+    for field, value in changes.items():
+        setattr(user, field, value)
+    if changes:
+        user.save(update_fields=list(changes))
+    return user
