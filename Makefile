@@ -22,9 +22,9 @@ migrate: venv
 demo: migrate
 	$(BIN)/python manage.py seed_demo
 
-## Serve the API with demo data on http://$(HOST):$(PORT)/ (Swagger UI at /api/docs/).
+## Start broker, web, bridge, worker and beat with demo data; API on http://$(HOST):$(PORT)/
 run: demo
-	$(BIN)/python manage.py runserver $(HOST):$(PORT)
+	PATH="$(CURDIR)/$(BIN):$$PATH" WEB_HOST=$(HOST) WEB_PORT=$(PORT) $(BIN)/honcho start -f Procfile
 
 lint: venv
 	$(BIN)/ruff check .

@@ -8,6 +8,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -42,6 +43,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "brokerage.middleware.BodySizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -122,6 +124,9 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT.mkdir(exist_ok=True)
+# Swagger UI, ReDoc and admin assets are served by the app itself, no internet needed.
+WHITENOISE_USE_FINDERS = True
 
 # Bodies larger than this are refused with 413 before any view reads them.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("MAX_REQUEST_BODY_BYTES", default=64 * 1024)
@@ -166,23 +171,92 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
+# --- Kafka ----------------------------------------------------------------------------
+KAFKA_BOOTSTRAP_SERVERS = env.str("KAFKA_BOOTSTRAP_SERVERS", default="127.0.0.1:9092")
+KAFKA_TOPIC_ORDERS = env.str("KAFKA_TOPIC_ORDERS", default="orders")
+KAFKA_TOPIC_NOTIFICATIONS = env.str("KAFKA_TOPIC_NOTIFICATIONS", default="notifications")
+KAFKA_TOPIC_PRICES = env.str("KAFKA_TOPIC_PRICES", default="prices")
+KAFKA_PARTITIONS = env.int("KAFKA_PARTITIONS", default=4)
+KAFKA_BRIDGE_GROUP = env.str("KAFKA_BRIDGE_GROUP", default="brokerage-bridge")
+KAFKA_BRIDGE_BATCH_SIZE = env.int("KAFKA_BRIDGE_BATCH_SIZE", default=500)
+KAFKA_LINGER_MS = env.int("KAFKA_LINGER_MS", default=2)
+KAFKA_MESSAGE_TIMEOUT_MS = env.int("KAFKA_MESSAGE_TIMEOUT_MS", default=30000)
+KAFKA_FLUSH_TIMEOUT_SECONDS = env.float("KAFKA_FLUSH_TIMEOUT_SECONDS", default=10.0)
+# Without these, group joins take ~20 s and fetches add ~200 ms; fine for real Kafka too.
+KAFKA_CONSUMER_OPTIONS = {
+    "session.timeout.ms": env.int("KAFKA_SESSION_TIMEOUT_MS", default=6000),
+    "heartbeat.interval.ms": env.int("KAFKA_HEARTBEAT_INTERVAL_MS", default=100),
+    "fetch.wait.max.ms": env.int("KAFKA_FETCH_WAIT_MAX_MS", default=10),
+    "fetch.queue.backoff.ms": env.int("KAFKA_FETCH_QUEUE_BACKOFF_MS", default=10),
+}
+# "kafka" in every real run; "inline" routes events in-process (pure service tests).
+EVENT_TRANSPORT = env.str("EVENT_TRANSPORT", default="kafka")
+OUTBOX_RELAY_AFTER_SECONDS = env.float("OUTBOX_RELAY_AFTER_SECONDS", default=5.0)
+OUTBOX_RELAY_INTERVAL_SECONDS = env.float("OUTBOX_RELAY_INTERVAL_SECONDS", default=5.0)
+
 # --- Celery ---------------------------------------------------------------------------
-CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "memory://")
-CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=True)
+# Redis when REDIS_URL is set; otherwise a broker that needs no server (files under var/).
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "filesystem://")
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    _queue_dir = VAR_DIR / "celery-queue"
+    _queue_dir.mkdir(exist_ok=True)
+    CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {
+        "data_folder_in": str(_queue_dir),
+        "data_folder_out": str(_queue_dir),
+        "control_folder": str(VAR_DIR / "celery-control"),
+        "polling_interval": env.float("CELERY_FILESYSTEM_POLL_SECONDS", default=0.05),
+    }
+else:
+    # A task whose worker died unacked comes back after this many seconds.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=300),
+    }
+    if env.str("CELERY_KEY_PREFIX", default=""):
+        CELERY_BROKER_TRANSPORT_OPTIONS["global_keyprefix"] = env.str("CELERY_KEY_PREFIX")
+CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = env.int("CELERY_WORKER_PREFETCH_MULTIPLIER", default=4)
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+ORDER_STUCK_AFTER_SECONDS = env.int("ORDER_STUCK_AFTER_SECONDS", default=30)
+MARKET_SIMULATOR_ENABLED = env.bool("MARKET_SIMULATOR_ENABLED", default=False)
+MARKET_SIMULATOR_INTERVAL_SECONDS = env.float("MARKET_SIMULATOR_INTERVAL_SECONDS", default=5.0)
+MARKET_SIMULATOR_VOLATILITY = Decimal(env.str("MARKET_SIMULATOR_VOLATILITY", default="0.01"))
 
 # --- domain ---------------------------------------------------------------------------
 DEFAULT_USER_BALANCE = Decimal(env.str("DEFAULT_USER_BALANCE", default="37000"))
 DEFAULT_USER_STOCK_AMOUNT = Decimal(env.str("DEFAULT_USER_STOCK_AMOUNT", default="10"))
 MARKET_ORDER_COLLAR = Decimal(env.str("MARKET_ORDER_COLLAR", default="0.05"))
-MARKET_CLOSE_TIME = env.str("MARKET_CLOSE_TIME", default="21:00")
+MARKET_CLOSE_TIME = env.str("MARKET_CLOSE_TIME", default="21:00")  # HH:MM in TIME_ZONE
+
+_close_hour, _close_minute = (int(part) for part in MARKET_CLOSE_TIME.split(":"))
+CELERY_BEAT_SCHEDULE = {
+    "relay-outbox": {
+        "task": "brokerage.relay_outbox",
+        "schedule": OUTBOX_RELAY_INTERVAL_SECONDS,
+    },
+    "redispatch-stuck-orders": {
+        "task": "orders.redispatch_stuck_orders",
+        "schedule": float(max(ORDER_STUCK_AFTER_SECONDS // 2, 1)),
+    },
+    "expire-day-orders": {
+        "task": "orders.expire_day_orders",
+        "schedule": crontab(hour=_close_hour, minute=_close_minute),
+    },
+}
+if MARKET_SIMULATOR_ENABLED:
+    CELERY_BEAT_SCHEDULE["simulate-market"] = {
+        "task": "stocks.simulate_market",
+        "schedule": MARKET_SIMULATOR_INTERVAL_SECONDS,
+    }
+CELERY_TIMEZONE = TIME_ZONE
 
 # --- logging --------------------------------------------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")

@@ -11,7 +11,9 @@ from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from brokerage.celery import app as celery_app
 from brokerage.errors import InvalidInput
+from brokerage.events import check_kafka
 from users.models import User
 
 
@@ -53,7 +55,21 @@ def _check_cache() -> None:
         raise RuntimeError("cache did not return what was written")
 
 
-READINESS_CHECKS = {"database": _check_database, "cache": _check_cache}
+def _check_kafka() -> None:
+    check_kafka(timeout=2)
+
+
+def _check_celery_broker() -> None:
+    with celery_app.connection_for_write() as conn:
+        conn.ensure_connection(max_retries=1, timeout=2)
+
+
+READINESS_CHECKS = {
+    "database": _check_database,
+    "cache": _check_cache,
+    "kafka": _check_kafka,
+    "celery_broker": _check_celery_broker,
+}
 
 
 @extend_schema(

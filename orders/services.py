@@ -5,6 +5,7 @@ reads unlocked to learn what to lock, locks, then re-checks.
 """
 
 import logging
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -14,7 +15,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from brokerage import money
+from brokerage import metrics, money
 from brokerage.errors import (
     ErrorCode,
     IdempotencyConflict,
@@ -26,6 +27,8 @@ from brokerage.errors import (
     OrderFailed,
     OrderNotFound,
 )
+from brokerage.events import emit
+from notifications.services import record_order_outcome
 from orders.engine import decide
 from orders.models import (
     RESTING_STATUSES,
@@ -44,6 +47,9 @@ from stocks.selectors import get_stock
 from users.models import Position, User
 
 logger = logging.getLogger(__name__)
+
+# Customers hear about these; acceptance and resting as `open` stay quiet.
+NOTIFY_STATUSES = TERMINAL_STATUSES | {OrderStatus.PARTIALLY_FILLED}
 
 _STATUS_TIMESTAMP = {
     OrderStatus.FILLED: "filled_at",
@@ -139,7 +145,7 @@ def submit_order(
     time_in_force: str = TimeInForce.GTC,
     client_order_id: str | None = None,
 ) -> Order:
-    """Accept an order: reserve what it may spend and hand it to execution after commit.
+    """Accept an order: reserve what it may spend and emit `order.accepted` for execution.
 
     Locks User (and Position for a sell). Raises InvalidInput (1000), StockNotFound
     (2005), InsufficientCash (2006), InsufficientShares (2007), IdempotencyConflict
@@ -194,7 +200,22 @@ def submit_order(
         position.save(update_fields=["quantity_reserved", "updated_at"])
         order.reserved_quantity = quantity
     order.save(force_insert=True)
-    transaction.on_commit(lambda: execute_order_task.delay(str(order.pk)))
+    emit(
+        topic=settings.KAFKA_TOPIC_ORDERS,
+        event_type="order.accepted",
+        key=stock.symbol,
+        payload={
+            "order_id": str(order.pk),
+            "user_id": str(user.pk),
+            "symbol": stock.symbol,
+            "side": side,
+            "type": type,
+            "time_in_force": time_in_force,
+            "quantity": str(quantity),
+            "limit_price": None if limit_price is None else str(limit_price),
+        },
+    )
+    metrics.ORDERS_SUBMITTED.labels(side=side, type=type).inc()
     return order
 
 
@@ -296,7 +317,7 @@ def execute_order(*, order_id: UUID) -> Order | None:
         if order.side == OrderSide.BUY:
             if order.type == OrderType.MARKET and amount > order.reserved_cash:
                 # The price moved past the collar since submission.
-                return _reject(order, user, position, ErrorCode.INSUFFICIENT_CASH)
+                return _reject(order, user, position, stock, ErrorCode.INSUFFICIENT_CASH)
             if position is None:
                 position = Position.objects.create(user=user, stock=stock)
             _apply_buy_fill(order, user, position, quantity, fill_price, amount, decision.rests)
@@ -313,6 +334,7 @@ def execute_order(*, order_id: UUID) -> Order | None:
         )
         Fill.objects.create(order=order, quantity=quantity, price=fill_price, amount=amount)
         stock.save(update_fields=["amount"])
+        metrics.FILLS.labels(side=order.side).inc()
     if order.filled_quantity == order.quantity:
         transition(order, OrderStatus.FILLED)
     elif decision.rests:
@@ -324,19 +346,22 @@ def execute_order(*, order_id: UUID) -> Order | None:
         order.error_code = decision.cancel_reason
     if order.is_terminal:
         _release_reservation(order, user, position)
-    _save(order, user, position)
+    _save(order, user, position, stock)
     return order
 
 
-def _reject(order: Order, user: User, position: Position | None, reason: ErrorCode) -> Order:
+def _reject(
+    order: Order, user: User, position: Position | None, stock: Stock, reason: ErrorCode
+) -> Order:
     transition(order, OrderStatus.REJECTED)
     order.error_code = reason
     _release_reservation(order, user, position)
-    _save(order, user, position)
+    _save(order, user, position, stock)
     return order
 
 
-def _save(order: Order, user: User, position: Position | None) -> None:
+def _save(order: Order, user: User, position: Position | None, stock: Stock) -> None:
+    """Persist an order change and record the customer's notification for it."""
     user.save(update_fields=["cash", "cash_reserved"])
     if position is not None:
         position.save(
@@ -349,6 +374,8 @@ def _save(order: Order, user: User, position: Position | None) -> None:
             ]
         )
     order.save()
+    if order.status in NOTIFY_STATUSES:
+        record_order_outcome(order=order, symbol=stock.symbol, currency=stock.currency)
 
 
 # --- cancel and expiry ----------------------------------------------------------------
@@ -371,7 +398,7 @@ def _close_order(*, order_id: UUID, status: str, actor: User | None = None) -> O
     check_cancellable(order)
     transition(order, status)
     _release_reservation(order, user, position)
-    _save(order, user, position)
+    _save(order, user, position, order.stock)
     return order
 
 
@@ -397,6 +424,25 @@ def expire_day_orders() -> int:
         "pk", flat=True
     )
     return sum(1 for order_id in list(ids) if expire_order(order_id=order_id))
+
+
+def redispatch_stuck_orders() -> int:
+    """Hand orders still `accepted` after ORDER_STUCK_AFTER_SECONDS to execution again.
+
+    Covers an event lost between outbox and worker; execution is idempotent, so a
+    slow first delivery that arrives too is harmless. Returns how many.
+    """
+    cutoff = timezone.now() - timedelta(seconds=settings.ORDER_STUCK_AFTER_SECONDS)
+    ids = list(
+        Order.objects.filter(status=OrderStatus.ACCEPTED, accepted_at__lt=cutoff).values_list(
+            "pk", flat=True
+        )[:1000]
+    )
+    for order_id in ids:
+        execute_order_task.delay(str(order_id))
+    if ids:
+        logger.warning("re-dispatched %d orders stuck in accepted", len(ids))
+    return len(ids)
 
 
 def match_resting_orders(*, symbol: str) -> int:

@@ -4,23 +4,36 @@ from uuid import UUID
 
 from celery import shared_task
 
+from brokerage.tasks import TRANSIENT_RETRY, CeleryQueue, instrumented
 
-@shared_task(name="orders.execute_order", queue="orders")
+
+@shared_task(name="orders.execute_order", queue=CeleryQueue.ORDERS, **TRANSIENT_RETRY)
+@instrumented
 def execute_order(order_id: str) -> None:
     from orders import services  # services import this module to dispatch
 
     services.execute_order(order_id=UUID(order_id))
 
 
-@shared_task(name="orders.match_resting_orders", queue="orders")
+@shared_task(name="orders.match_resting_orders", queue=CeleryQueue.ORDERS, **TRANSIENT_RETRY)
+@instrumented
 def match_resting_orders(symbol: str) -> int:
     from orders import services
 
     return services.match_resting_orders(symbol=symbol)
 
 
-@shared_task(name="orders.expire_day_orders", queue="default")
+@shared_task(name="orders.expire_day_orders", queue=CeleryQueue.DEFAULT, **TRANSIENT_RETRY)
+@instrumented
 def expire_day_orders() -> int:
     from orders import services
 
     return services.expire_day_orders()
+
+
+@shared_task(name="orders.redispatch_stuck_orders", queue=CeleryQueue.DEFAULT, **TRANSIENT_RETRY)
+@instrumented
+def redispatch_stuck_orders() -> int:
+    from orders import services
+
+    return services.redispatch_stuck_orders()

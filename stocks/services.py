@@ -1,8 +1,10 @@
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from brokerage.errors import StockExists, StockNotFound
+from brokerage.events import emit
 from stocks.models import Stock
 
 
@@ -43,12 +45,13 @@ def update_stock(
     """Change a stock's price, house inventory or name.
 
     Locks the Stock. A changed price or more inventory can make resting orders
-    marketable, so both schedule matching for the symbol after commit.
+    marketable, so both emit `stock.price_changed`, which triggers matching.
     """
     try:
         stock = Stock.objects.select_for_update().get(symbol=symbol)
     except Stock.DoesNotExist as exc:
         raise StockNotFound(f"Stock {symbol} not found.", symbol=symbol) from exc
+    previous_price = stock.price
     rematch = (price is not None and price != stock.price) or (
         amount is not None and amount > stock.amount
     )
@@ -62,9 +65,17 @@ def update_stock(
     if changes:
         stock.save(update_fields=[*changes, "updated_at"])
     if rematch:
-        from orders.tasks import match_resting_orders  # orders depends on stocks, not back
-
-        transaction.on_commit(lambda: match_resting_orders.delay(symbol))
+        emit(
+            topic=settings.KAFKA_TOPIC_PRICES,
+            event_type="stock.price_changed",
+            key=symbol,
+            payload={
+                "symbol": symbol,
+                "price": str(stock.price),
+                "previous_price": str(previous_price),
+                "amount": str(stock.amount),
+            },
+        )
     return stock
 
 

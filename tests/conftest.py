@@ -2,6 +2,7 @@ import pytest
 from django.db import connection
 from rest_framework.test import APIClient
 
+from brokerage.celery import app as celery_app
 from tests.factories import StockFactory, UserFactory
 from users.models import User
 
@@ -13,10 +14,17 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 
 @pytest.fixture(autouse=True)
-def _fast_settings(settings):  # type: ignore[no-untyped-def]
+def _service_settings(settings):  # type: ignore[no-untyped-def]
+    """Pure service tests: events routed in-process, tasks run eagerly.
+
+    Pipeline tests (tests/pipeline) replace both with the real broker and worker.
+    """
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    settings.CELERY_TASK_ALWAYS_EAGER = True
     settings.DEFAULT_USER_STOCK_AMOUNT = 10
+    settings.EVENT_TRANSPORT = "inline"
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = False
 
 
 @pytest.fixture

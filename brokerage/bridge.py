@@ -1,0 +1,212 @@
+"""The Kafka -> Celery bridge: one consumer group, one routing table, at-least-once.
+
+For each batch: decode every message, hand it to its Celery task, then commit the
+batch's offsets. A message that cannot be decoded or routed is poison: it is parked in
+`<topic>.dlq` with the reason and committed, so the partition moves on. A failed
+dispatch (Celery's broker is down) is not poison: nothing is committed, the consumer
+rewinds to the batch's start and tries again after a backoff.
+"""
+
+import logging
+import signal
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from types import FrameType
+from typing import Any
+
+from celery import Task
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
+from django.conf import settings
+
+from brokerage import metrics
+from brokerage.events import Envelope, dlq_topic, ensure_topics, get_producer, kafka_config, topics
+from notifications.tasks import send_notification
+from orders.tasks import execute_order, match_resting_orders
+
+logger = logging.getLogger(__name__)
+
+ORDER_OUTCOMES = ("filled", "partially_filled", "cancelled", "expired", "rejected")
+
+
+@dataclass(frozen=True)
+class Route:
+    task: Task
+    args: tuple[str, ...]  # payload keys passed to the task as kwargs
+
+
+def routes() -> dict[tuple[str, str], Route]:
+    """(topic, event_type) -> task. Topic names come from settings."""
+    table = {
+        (settings.KAFKA_TOPIC_ORDERS, "order.accepted"): Route(execute_order, ("order_id",)),
+        (settings.KAFKA_TOPIC_PRICES, "stock.price_changed"): Route(
+            match_resting_orders, ("symbol",)
+        ),
+    }
+    for outcome in ORDER_OUTCOMES:
+        table[(settings.KAFKA_TOPIC_NOTIFICATIONS, f"order.{outcome}")] = Route(
+            send_notification, ("notification_id",)
+        )
+    return table
+
+
+class DispatchError(Exception):
+    """Celery did not take the task: transient, retry the batch."""
+
+
+def resolve(topic: str, envelope: Envelope) -> tuple[Task, dict[str, Any]]:
+    """The task and kwargs for an event; ValueError if the event cannot be routed."""
+    route = routes().get((topic, envelope.event_type))
+    if route is None:
+        raise ValueError(f"no route for {envelope.event_type!r} on {topic!r}")
+    missing = [name for name in route.args if name not in envelope.payload]
+    if missing:
+        raise ValueError(f"payload lacks {missing}")
+    return route.task, {name: envelope.payload[name] for name in route.args}
+
+
+def dispatch(topic: str, envelope: Envelope, *, headers: dict[str, str]) -> None:
+    """Route one event and hand it to Celery (also the inline transport's entry point)."""
+    task, kwargs = resolve(topic, envelope)
+    send(topic, task, kwargs, headers={**headers, "event_id": envelope.event_id})
+
+
+def send(topic: str, task: Task, kwargs: dict[str, Any], *, headers: dict[str, str]) -> None:
+    try:
+        task.apply_async(kwargs=kwargs, headers=headers)
+    except Exception as exc:  # kombu/redis raise many types; all mean "not handed over"
+        if task.app.conf.task_always_eager:
+            raise
+        raise DispatchError(f"{task.name}: {exc}") from exc
+    metrics.BRIDGE_DISPATCHED.labels(topic=topic, task=task.name).inc()
+
+
+def _headers(msg: Message) -> dict[str, str]:
+    headers: list[tuple[str, bytes | None]] = msg.headers() or []  # type: ignore[assignment]
+    return {name: value.decode(errors="replace") for name, value in headers if value is not None}
+
+
+class Bridge:
+    def __init__(self, *, group_id: str, batch_size: int, poll_timeout: float) -> None:
+        self.batch_size = batch_size
+        self.poll_timeout = poll_timeout
+        self.stopping = False
+        self.consumer = Consumer(
+            {
+                **kafka_config(),
+                **settings.KAFKA_CONSUMER_OPTIONS,
+                "group.id": group_id,
+                "enable.auto.commit": False,
+                "auto.offset.reset": "earliest",
+                "client.id": "brokerage-bridge",
+            }
+        )
+
+    def stop(self, signum: int = 0, frame: FrameType | None = None) -> None:
+        logger.info("bridge stopping after the current batch")
+        self.stopping = True
+
+    def run(self) -> None:
+        ensure_topics()
+        signal.signal(signal.SIGTERM, self.stop)
+        signal.signal(signal.SIGINT, self.stop)
+        self.consumer.subscribe(topics())
+        logger.info("bridge consuming %s", topics())
+        backoff = 0.5
+        try:
+            while not self.stopping:
+                messages = [msg for msg in self.next_batch() if self._is_message(msg)]
+                if not messages:
+                    continue
+                try:
+                    self.handle_batch(messages)
+                except DispatchError as exc:
+                    logger.warning("dispatch failed, retrying batch in %.1fs: %s", backoff, exc)
+                    self.rewind(messages)
+                    time.sleep(backoff)  # back off while Celery's broker is away
+                    backoff = min(backoff * 2, 30.0)
+                    continue
+                backoff = 0.5
+                self.commit(messages)
+        finally:
+            self.consumer.close()
+            logger.info("bridge stopped")
+
+    def next_batch(self) -> list[Message]:
+        """Wait for one message, then take what else is already fetched, up to batch_size.
+
+        consume(n, timeout) alone would wait for n messages or the whole timeout.
+        """
+        first = self.consumer.poll(self.poll_timeout)
+        if first is None:
+            return []
+        return [first, *self.consumer.consume(num_messages=self.batch_size - 1, timeout=0)]
+
+    @staticmethod
+    def _is_message(msg: Message) -> bool:
+        error = msg.error()
+        if error is None:
+            return True
+        if error.code() != KafkaError._PARTITION_EOF:
+            logger.warning("consumer error: %s", error)
+        return False
+
+    def handle_batch(self, messages: list[Message]) -> None:
+        parked = 0
+        for msg in messages:
+            topic = msg.topic() or ""
+            try:
+                envelope = Envelope.from_bytes(msg.value())
+                task, kwargs = resolve(topic, envelope)
+            except ValueError as exc:
+                self.dead_letter(msg, reason=str(exc))
+                parked += 1
+                continue
+            headers = {**_headers(msg), "event_id": envelope.event_id}
+            send(topic, task, kwargs, headers=headers)
+        if parked:  # the DLQ copy must be durable before the offset moves past it
+            remaining = get_producer().flush(settings.KAFKA_FLUSH_TIMEOUT_SECONDS)
+            if remaining:
+                raise DispatchError(f"{remaining} dead letters not confirmed")
+
+    def dead_letter(self, msg: Message, *, reason: str) -> None:
+        topic = msg.topic() or ""
+        logger.warning(
+            "parking %s[%s]@%s in %s: %s",
+            topic,
+            msg.partition(),
+            msg.offset(),
+            dlq_topic(topic),
+            reason,
+        )
+        get_producer().produce(
+            dlq_topic(topic),
+            key=msg.key(),
+            value=msg.value(),
+            headers=[
+                *(msg.headers() or []),
+                ("dlq_reason", reason.encode()),
+                ("dlq_source", f"{topic}/{msg.partition()}/{msg.offset()}".encode()),
+            ],
+        )
+        metrics.BRIDGE_DEAD_LETTERED.labels(topic=topic).inc()
+
+    def rewind(self, messages: Iterable[Message]) -> None:
+        """Seek each partition back to the first message of the failed batch."""
+        first: dict[tuple[str, int], int] = {}
+        for msg in messages:
+            key = (msg.topic() or "", msg.partition() or 0)
+            first[key] = min(first.get(key, msg.offset() or 0), msg.offset() or 0)
+        for (topic, partition), offset in first.items():
+            self.consumer.seek(TopicPartition(topic, partition, offset))
+
+    def commit(self, messages: Iterable[Message]) -> None:
+        last: dict[tuple[str, int], int] = {}
+        for msg in messages:
+            key = (msg.topic() or "", msg.partition() or 0)
+            last[key] = max(last.get(key, -1), msg.offset() or 0)
+        offsets = [TopicPartition(t, p, offset + 1) for (t, p), offset in last.items()]
+        try:
+            self.consumer.commit(offsets=offsets, asynchronous=False)
+        except KafkaException as exc:  # lost the partitions in a rebalance: redelivered
+            logger.warning("offset commit failed, the batch will be redelivered: %s", exc)

@@ -1,0 +1,20 @@
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+from brokerage.bridge import Bridge
+
+
+class Command(BaseCommand):
+    help = "Consume Kafka and hand each event to its Celery task (stops cleanly on SIGTERM)."
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("--group", default=settings.KAFKA_BRIDGE_GROUP)
+        parser.add_argument("--batch-size", type=int, default=settings.KAFKA_BRIDGE_BATCH_SIZE)
+        parser.add_argument("--poll-timeout", type=float, default=1.0)
+
+    def handle(
+        self, *args: Any, group: str, batch_size: int, poll_timeout: float, **options: Any
+    ) -> None:
+        Bridge(group_id=group, batch_size=batch_size, poll_timeout=poll_timeout).run()

@@ -1,0 +1,21 @@
+"""Prometheus metrics of the pipeline (HTTP metrics come from django-prometheus)."""
+
+from prometheus_client import Counter, Histogram
+
+EVENTS_PUBLISHED = Counter(
+    "brokerage_events_published_total", "Events confirmed by Kafka", ["topic"]
+)
+EVENTS_PUBLISH_FAILED = Counter(
+    "brokerage_events_publish_failed_total", "Events Kafka did not take or confirm", ["topic"]
+)
+BRIDGE_DISPATCHED = Counter(
+    "brokerage_bridge_dispatched_total", "Events the bridge handed to Celery", ["topic", "task"]
+)
+BRIDGE_DEAD_LETTERED = Counter(
+    "brokerage_bridge_dead_lettered_total", "Events the bridge parked in a DLQ", ["topic"]
+)
+TASK_DURATION = Histogram(
+    "brokerage_task_duration_seconds", "Celery task run time", ["task", "outcome"]
+)
+ORDERS_SUBMITTED = Counter("brokerage_orders_submitted_total", "Orders accepted", ["side", "type"])
+FILLS = Counter("brokerage_fills_total", "Fills executed", ["side"])
