@@ -1,0 +1,60 @@
+# One image for every process of the production-like stack (docker-compose.yml):
+# web (gunicorn), the Kafka->Celery bridge, Celery worker and beat, and the one-off
+# management commands (migrate, kafka_init, seed_demo).
+#
+#   docker build --target runtime -t brokerage .     # the default (last) stage
+#   docker build --target test -t brokerage-tests .  # + dev tools: ruff, mypy, pytest
+#
+# Stages: base (runtime dependencies only) -> test (adds requirements-dev.txt and the
+# whole tree) and runtime (the project, collected static files, gunicorn).
+
+FROM python:3.11-slim AS base
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PIP_ROOT_USER_ACTION=ignore
+
+# An unprivileged user runs everything; it owns only what the app writes: var/ and its
+# home (gunicorn's control socket goes to ~/.gunicorn/).
+RUN groupadd --system --gid 10001 app \
+    && useradd --system --uid 10001 --gid app --create-home --home-dir /home/app \
+        --shell /usr/sbin/nologin app
+
+WORKDIR /app
+
+# Dependencies first so that code changes do not reinstall them.
+COPY requirements.txt ./
+RUN pip install --no-cache-dir -r requirements.txt
+
+
+# --- test: `docker compose run --rm tests` -> ruff, mypy, pytest -----------------------
+FROM base AS test
+
+COPY requirements-dev.txt ./
+RUN pip install --no-cache-dir -r requirements-dev.txt
+
+# ruff, mypy, pytest and hypothesis write their caches next to the code.
+COPY --chown=app:app . .
+RUN mkdir -p var && chown app:app /app var
+
+USER app
+CMD ["sh", "-c", "ruff check . && ruff format --check . && mypy . && pytest"]
+
+
+# --- runtime: web, bridge, worker, beat, management commands ---------------------------
+FROM base AS runtime
+
+# The code stays root-owned (read-only for the app user); var/ (static files, and the
+# SQLite/cache fallbacks that settings create there) is the app's.
+COPY . .
+RUN mkdir -p var && chown app:app var
+
+USER app
+
+# Settings have working defaults for every value, so this needs no environment.
+RUN python manage.py collectstatic --noinput
+
+EXPOSE 8000
+CMD ["gunicorn", "brokerage.wsgi", "--bind", "0.0.0.0:8000", "--workers", "4", "--threads", "4", "--access-logfile", "-"]
