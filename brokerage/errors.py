@@ -9,7 +9,7 @@ import logging
 from enum import IntEnum
 from typing import Any, ClassVar
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, SuspiciousOperation
 from django.http import Http404, HttpRequest, JsonResponse
 from rest_framework import exceptions as drf_exceptions
 from rest_framework import status
@@ -162,6 +162,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     if isinstance(exc, BrokerageError):
         detail = [exc.detail] if exc.detail else []
         return Response(error_body(exc.code, exc.message, detail), status=exc.http_status)
+    if isinstance(exc, SuspiciousOperation):  # e.g. too many form fields
+        exc = drf_exceptions.ParseError(str(exc) or "Malformed request.")
     if isinstance(exc, Http404):
         exc = drf_exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):

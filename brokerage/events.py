@@ -21,7 +21,7 @@ from typing import Any
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from opentelemetry import propagate
@@ -115,7 +115,7 @@ def publish(events: list[OutboxEvent], *, wait: float = 0) -> None:
     """Hand events to the transport; rows are marked published once delivery is confirmed.
 
     `wait` > 0 blocks up to that many seconds for the confirmations (the relay does);
-    the request path doesn't wait and collects confirmations on later calls.
+    the request path doesn't wait: the producer's delivery thread marks the rows.
     """
     if settings.EVENT_TRANSPORT == "inline":
         _publish_inline(events)
@@ -129,9 +129,7 @@ def publish(events: list[OutboxEvent], *, wait: float = 0) -> None:
             logger.warning("event %s not handed to Kafka (%s); the relay retries", event.pk, exc)
     if wait:
         producer.flush(wait)
-    else:
-        producer.poll(0)
-    mark_published(_drain_delivered())
+        mark_published(_drain_delivered())
 
 
 def _publish_inline(events: list[OutboxEvent]) -> None:
@@ -175,6 +173,7 @@ def relay_outbox(*, limit: int = 1000) -> int:
 # --- the producer ---------------------------------------------------------------------
 
 _producer: Producer | None = None
+_producer_stop: threading.Event = threading.Event()
 _producer_lock = threading.Lock()
 _delivered: list[str] = []
 
@@ -185,7 +184,7 @@ def kafka_config() -> dict[str, Any]:
 
 def get_producer() -> Producer:
     """The process's one producer, created on first use (after any fork)."""
-    global _producer
+    global _producer, _producer_stop
     with _producer_lock:
         if _producer is None:
             _producer = Producer(
@@ -198,8 +197,40 @@ def get_producer() -> Producer:
                     "client.id": "brokerage-producer",
                 }
             )
-            atexit.register(_producer.flush, settings.KAFKA_FLUSH_TIMEOUT_SECONDS)
+            _producer_stop = threading.Event()
+            threading.Thread(
+                target=_serve_deliveries,
+                args=(_producer, _producer_stop),
+                name="kafka-deliveries",
+                daemon=True,
+            ).start()
         return _producer
+
+
+def _serve_deliveries(producer: Producer, stop: threading.Event) -> None:
+    """Serve delivery callbacks and mark confirmed rows published, off the request path."""
+    while not stop.is_set():
+        producer.poll(0.1)
+        try:
+            mark_published(_drain_delivered())
+        except Exception:  # the relay resends what stays unmarked; keep serving
+            logger.exception("could not mark delivered events published")
+    connection.close()
+
+
+def close_producer(timeout: float = 0) -> None:
+    """Flush (up to `timeout`) and drop the producer; the next use makes a new one."""
+    global _producer
+    with _producer_lock:
+        producer, _producer = _producer, None
+        _producer_stop.set()
+    if producer is not None and timeout:
+        producer.flush(timeout)
+        mark_published(_drain_delivered())
+
+
+# What was handed over but not yet confirmed gets its chance before the process exits.
+atexit.register(lambda: close_producer(settings.KAFKA_FLUSH_TIMEOUT_SECONDS))
 
 
 def _produce(producer: Producer, event: OutboxEvent) -> None:

@@ -142,6 +142,11 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
+    "DEFAULT_PARSER_CLASSES": [
+        "brokerage.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "brokerage.pagination.NewestFirstCursorPagination",
     "PAGE_SIZE": env.int("API_PAGE_SIZE", default=50),
@@ -210,6 +215,9 @@ else:
     # A task whose worker died unacked comes back after this many seconds.
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=300),
+        # How often a worker looks for such tasks (kombu's default is ~100 s).
+        "unacked_restore_interval": env.float("CELERY_RESTORE_INTERVAL_SECONDS", default=30.0),
+        "unacked_restore_throttle": 1,
     }
     if env.str("CELERY_KEY_PREFIX", default=""):
         CELERY_BROKER_TRANSPORT_OPTIONS["global_keyprefix"] = env.str("CELERY_KEY_PREFIX")

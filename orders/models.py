@@ -119,7 +119,8 @@ class Order(models.Model):
                 name="order_filled_lte_quantity",
             ),
             models.CheckConstraint(
-                condition=Q(type="limit", limit_price__gt=0)
+                # isnull=False spelled out: NULL > 0 is NULL, which a CHECK lets pass.
+                condition=Q(type="limit", limit_price__isnull=False, limit_price__gt=0)
                 | Q(type="market", limit_price__isnull=True),
                 name="order_limit_price_iff_limit",
             ),

@@ -62,13 +62,13 @@ class OrderViewSet(viewsets.GenericViewSet):
         parameters=[IDEMPOTENCY_HEADER],
     )
     def create(self, request: Request) -> Response:
-        data = OrderInputSerializer(data=request.data)
+        body = request.data
+        key = request.headers.get("Idempotency-Key")
+        if key and isinstance(body, dict) and not body.get("client_order_id"):
+            body = {**body, "client_order_id": key}  # validated like the body field
+        data = OrderInputSerializer(data=body)
         data.is_valid(raise_exception=True)
-        fields = data.validated_data
-        fields["client_order_id"] = fields["client_order_id"] or request.headers.get(
-            "Idempotency-Key"
-        )
-        order = services.submit_order(user=actor(request), **fields)
+        order = services.submit_order(user=actor(request), **data.validated_data)
         return accepted(request, order)
 
     @extend_schema(responses=OrderDetailSerializer)

@@ -48,7 +48,7 @@ def update_stock(
     marketable, so both emit `stock.price_changed`, which triggers matching.
     """
     try:
-        stock = Stock.objects.select_for_update().get(symbol=symbol)
+        stock = Stock.objects.select_for_update(no_key=True).get(symbol=symbol)
     except Stock.DoesNotExist as exc:
         raise StockNotFound(f"Stock {symbol} not found.", symbol=symbol) from exc
     previous_price = stock.price

@@ -1,0 +1,219 @@
+"""The real pipeline for tests: a Kafka-wire broker, the bridge and a Celery worker.
+
+The broker is the embedded tansu on a free port (or KAFKA_BOOTSTRAP_SERVERS when set);
+the bridge and the worker are subprocesses (`manage.py run_bridge`, `celery worker`)
+on the test database and Redis, so tests can kill and restart them. Topic names,
+the consumer group and the Celery key prefix are unique per session, so runs never
+see each other's messages.
+"""
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from django.db import connection
+
+from brokerage import embedded_kafka, events
+
+ROOT = Path(__file__).resolve().parents[2]
+DEADLINE = 30.0
+
+
+def wait_until(
+    condition: Callable[[], object], *, timeout: float = DEADLINE, what: str = "condition"
+) -> object:
+    """Poll `condition` until it is truthy; fail the test after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = condition()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(0.05)
+
+
+class Proc:
+    """A subprocess whose output is collected line by line, for waiting on log lines."""
+
+    def __init__(self, name: str, argv: list[str], env: dict[str, str]) -> None:
+        self.name = name
+        self.lines: list[str] = []
+        self.popen = subprocess.Popen(
+            argv,
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+        )
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.popen.stdout is not None
+        for line in self.popen.stdout:
+            self.lines.append(line.rstrip())
+
+    def wait_for_line(self, text: str, *, timeout: float = DEADLINE, after: int = 0) -> None:
+        def seen() -> bool:
+            if self.popen.poll() is not None and not any(text in ln for ln in self.lines[after:]):
+                raise AssertionError(f"{self.name} exited:\n" + "\n".join(self.lines[-40:]))
+            return any(text in line for line in self.lines[after:])
+
+        wait_until(seen, timeout=timeout, what=f"{self.name} to log {text!r}")
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = DEADLINE) -> int:
+        if self.popen.poll() is None:
+            os.killpg(self.popen.pid, sig)
+        return self.popen.wait(timeout)
+
+    def kill(self) -> None:
+        self.stop(signal.SIGKILL)
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap() -> Iterator[str]:
+    external = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+    if external:
+        yield external
+        return
+    port = embedded_kafka.free_port()
+    broker = embedded_kafka.start(
+        "127.0.0.1", port, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    address = f"127.0.0.1:{port}"
+    try:
+        yield address
+    finally:
+        broker.terminate()
+        broker.wait(10)
+
+
+@pytest.fixture(scope="session")
+def pipeline_names() -> dict[str, str]:
+    run = uuid.uuid4().hex[:8]
+    return {
+        "KAFKA_TOPIC_ORDERS": f"orders-{run}",
+        "KAFKA_TOPIC_NOTIFICATIONS": f"notifications-{run}",
+        "KAFKA_TOPIC_PRICES": f"prices-{run}",
+        "KAFKA_BRIDGE_GROUP": f"bridge-{run}",
+        "CELERY_KEY_PREFIX": f"test-{run}:",
+    }
+
+
+class Pipeline:
+    """Starts, stops and kills the bridge and the worker of a test session."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.env = env
+        self.bridge: Proc | None = None
+        self.worker: Proc | None = None
+
+    def start_bridge(self) -> Proc:
+        self.bridge = Proc("bridge", [sys.executable, "manage.py", "run_bridge"], self.env)
+        self.bridge.wait_for_line("bridge consuming")
+        return self.bridge
+
+    def start_worker(self) -> Proc:
+        # One solo worker runs tasks in the order it receives them, so "the sentinel
+        # ran" implies "everything queued before it ran".
+        argv = [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "brokerage",
+            "worker",
+            "--pool",
+            "solo",
+            "-Q",
+            "orders,notifications,default",
+            "--loglevel",
+            "INFO",
+            "--without-heartbeat",
+            "--without-gossip",
+            "--without-mingle",
+        ]
+        self.worker = Proc("worker", argv, self.env)
+        self.worker.wait_for_line("ready.")
+        return self.worker
+
+    def stop(self) -> None:
+        for proc in (self.bridge, self.worker):
+            if proc is not None:
+                proc.stop()
+
+
+@pytest.fixture(scope="session")
+def pipeline_processes(
+    django_db_setup: None, django_db_blocker, kafka_bootstrap: str, pipeline_names: dict[str, str]
+) -> Iterator[Pipeline]:
+    redis_url = os.environ.get("REDIS_URL")
+    if not redis_url:
+        pytest.skip("pipeline tests need Redis as Celery's broker: set REDIS_URL")
+    if connection.vendor != "postgresql":
+        pytest.skip("pipeline tests need PostgreSQL (worker, bridge and tests share the DB)")
+    db = connection.settings_dict
+    database_url = (
+        f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+    )
+    env = {
+        **os.environ,
+        **pipeline_names,
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "CELERY_BROKER_URL": redis_url,
+        "CELERY_VISIBILITY_TIMEOUT": "3",
+        "CELERY_RESTORE_INTERVAL_SECONDS": "1",
+        "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
+        "EVENT_TRANSPORT": "kafka",
+        "CELERY_TASK_ALWAYS_EAGER": "false",
+        "PYTHONUNBUFFERED": "1",
+    }
+    with django_db_blocker.unblock():
+        subprocess.run(
+            [sys.executable, "manage.py", "kafka_init", "--timeout", "30"],
+            cwd=ROOT,
+            env=env,
+            check=True,
+            capture_output=True,
+        )
+    pipeline = Pipeline(env)
+    pipeline.start_worker()
+    pipeline.start_bridge()
+    yield pipeline
+    pipeline.stop()
+
+
+@pytest.fixture
+def pipeline(
+    pipeline_processes: Pipeline,
+    settings,
+    kafka_bootstrap: str,
+    pipeline_names: dict[str, str],
+    transactional_db: None,
+) -> Iterator[Pipeline]:
+    """This test process plays the web role: real Kafka transport, no eager tasks."""
+    for name, value in pipeline_names.items():
+        setattr(settings, name, value)
+    settings.KAFKA_BOOTSTRAP_SERVERS = kafka_bootstrap
+    settings.EVENT_TRANSPORT = "kafka"
+    settings.OUTBOX_RELAY_AFTER_SECONDS = 0
+    from brokerage.celery import app as celery_app
+
+    celery_app.conf.task_always_eager = False
+    events.close_producer()
+    yield pipeline_processes
+    events.close_producer()
+    for proc in (pipeline_processes.bridge, pipeline_processes.worker):
+        assert proc is not None
+        assert proc.popen.poll() is None, f"{proc.name} died"
