@@ -37,7 +37,9 @@ format: venv
 typecheck: venv
 	$(BIN)/mypy .
 
-## Lint, type-check and run the whole suite (PostgreSQL when DATABASE_URL points at it).
+## Lint, type-check and run the whole suite on the local PostgreSQL, Redis and broker.
+test: export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/brokerage
+test: export REDIS_URL ?= redis://127.0.0.1:6379/0
 test: lint typecheck
 	$(BIN)/pytest $(PYTEST_ARGS)
 

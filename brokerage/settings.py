@@ -266,6 +266,13 @@ if MARKET_SIMULATOR_ENABLED:
     }
 CELERY_TIMEZONE = TIME_ZONE
 
+# --- Telegram -------------------------------------------------------------------------
+TELEGRAM_BOT_TOKEN = env.str("TELEGRAM_BOT_TOKEN", default="")  # empty: notifications skipped
+TELEGRAM_CHAT_ID = env.str("TELEGRAM_CHAT_ID", default="")  # for users with no chat of their own
+TELEGRAM_API_BASE_URL = env.str("TELEGRAM_API_BASE_URL", default="https://api.telegram.org")
+TELEGRAM_TIMEOUT_SECONDS = env.float("TELEGRAM_TIMEOUT_SECONDS", default=10.0)
+TELEGRAM_MAX_ATTEMPTS = env.int("TELEGRAM_MAX_ATTEMPTS", default=5)
+
 # --- logging --------------------------------------------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 LOGGING = {
