@@ -9,10 +9,12 @@ from typing import Any, ParamSpec, TypeVar
 
 from celery import current_task, shared_task
 from django.db import InterfaceError, OperationalError
+from opentelemetry import propagate, trace
 
 from brokerage import metrics
 
 logger = logging.getLogger(__name__)
+tracer = trace.get_tracer(__name__)
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -45,13 +47,15 @@ def instrumented(func: Callable[P, R]) -> Callable[P, R]:
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         request = current_task.request if current_task else None
         name = getattr(current_task, "name", func.__name__)
-        event_id = (getattr(request, "headers", None) or {}).get("event_id") or getattr(
-            request, "event_id", None
-        )
+        # Custom message headers (set by the bridge) surface as request attributes.
+        event_id = getattr(request, "event_id", None)
+        parent = propagate.extract({"traceparent": getattr(request, "traceparent", None) or ""})
         started = time.perf_counter()
         outcome = "error"
         try:
-            result = func(*args, **kwargs)
+            with tracer.start_as_current_span(name, context=parent) as span:
+                span.set_attribute("messaging.message.id", str(event_id))
+                result = func(*args, **kwargs)
             outcome = "ok"
             return result
         finally:

@@ -35,6 +35,7 @@ urlpatterns = [
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
     path("api/v1/", include(api_v1)),
     path("api-auth/", include("rest_framework.urls")),
+    path("", include("django_prometheus.urls")),  # /metrics
 ]
 
 handler404 = "brokerage.errors.not_found_view"

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from brokerage.bridge import Bridge
+from brokerage.observability import serve_metrics, setup_tracing
 
 
 class Command(BaseCommand):
@@ -17,4 +18,6 @@ class Command(BaseCommand):
     def handle(
         self, *args: Any, group: str, batch_size: int, poll_timeout: float, **options: Any
     ) -> None:
+        setup_tracing("brokerage-bridge")
+        serve_metrics()
         Bridge(group_id=group, batch_size=batch_size, poll_timeout=poll_timeout).run()
