@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt |
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: venv run migrate demo lint format typecheck test clean
+.PHONY: venv run migrate demo lint format typecheck test bench clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -45,3 +45,7 @@ test: lint typecheck
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache .hypothesis
+
+## Load the whole stack on this machine (PostgreSQL + Redis + embedded broker); see bench/.
+bench: venv
+	$(BIN)/python bench/run.py $(BENCH_ARGS)

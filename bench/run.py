@@ -1,0 +1,231 @@
+"""`make bench`: the whole stack on this machine, loaded over HTTP, measured end to end.
+
+Starts the embedded Kafka-wire broker, gunicorn, the bridge and a Celery worker against
+a fresh PostgreSQL database and Redis, then:
+
+1. writes: N connections POST market buys for T seconds (random customer, random stock);
+2. pipeline: waits until every accepted order has been executed and reports fills/s
+   from the fills' own timestamps (first to last fill);
+3. reads: N connections GET order lists and stock quotes for T seconds.
+
+Prints a table and writes bench/results/latest.json. Only loopback addresses are used.
+"""
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import secrets
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench import load  # noqa: E402
+from brokerage import embedded_kafka  # noqa: E402
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--users", type=int, default=200)
+    parser.add_argument("--web-workers", type=int, default=4)
+    parser.add_argument("--web-threads", type=int, default=2)
+    parser.add_argument("--worker-concurrency", type=int, default=2)
+    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get(
+            "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/brokerage_bench"
+        ),
+    )
+    parser.add_argument(
+        "--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
+    )
+    return parser.parse_args()
+
+
+def recreate_database(url: str) -> None:
+    import psycopg
+
+    name = url.rsplit("/", 1)[1]
+    admin = url.rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def wait_ready(url: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as resp:  # noqa: S310 (loopback)
+                if resp.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise SystemExit(f"{url} not ready after {timeout}s")
+
+
+def main() -> None:
+    args = parse_args()
+    kafka_port = embedded_kafka.free_port()
+    run_id = secrets.token_hex(4)
+    env = {
+        **os.environ,
+        "DATABASE_URL": args.database_url,
+        "REDIS_URL": args.redis_url,
+        "CELERY_BROKER_URL": args.redis_url,
+        "CELERY_KEY_PREFIX": f"bench-{run_id}:",
+        "CACHE_KEY_PREFIX": f"bench-{run_id}",
+        "KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{kafka_port}",
+        "LOG_LEVEL": "WARNING",
+        "DEBUG": "false",
+        "OTEL_SDK_DISABLED": "true",
+        "TELEGRAM_BOT_TOKEN": "",
+        "DEFAULT_USER_BALANCE": "100000000",
+    }
+    os.environ.update(env)
+    os.environ["DJANGO_SETTINGS_MODULE"] = "brokerage.settings"
+    recreate_database(args.database_url)
+    python = sys.executable
+    subprocess.run([python, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
+    subprocess.run(
+        [python, "manage.py", "seed_demo"], cwd=ROOT, env=env, check=True, capture_output=True
+    )
+
+    import django
+
+    django.setup()
+    from django.db import connection
+
+    from orders.models import Fill, Order, OrderStatus
+    from stocks.models import Stock
+    from users.services import create_user
+
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    procs = [embedded_kafka.start("127.0.0.1", kafka_port, **quiet)]
+    subprocess.run(
+        [python, "manage.py", "kafka_init"], cwd=ROOT, env=env, check=True, capture_output=True
+    )
+    bin_dir = Path(python).parent
+    procs += [
+        subprocess.Popen(
+            [
+                str(bin_dir / "gunicorn"),
+                "brokerage.wsgi",
+                "--bind",
+                f"127.0.0.1:{args.port}",
+                "--workers",
+                str(args.web_workers),
+                "--threads",
+                str(args.web_threads),
+                "--log-level",
+                "warning",
+            ],
+            cwd=ROOT,
+            env=env,
+            **quiet,
+        ),
+        subprocess.Popen([python, "manage.py", "run_bridge"], cwd=ROOT, env=env, **quiet),
+        subprocess.Popen(
+            [
+                python,
+                "-m",
+                "celery",
+                "-A",
+                "brokerage",
+                "worker",
+                "-Q",
+                "orders,notifications,default",
+                "--concurrency",
+                str(args.worker_concurrency),
+                "--loglevel",
+                "WARNING",
+            ],
+            cwd=ROOT,
+            env=env,
+            **quiet,
+        ),
+    ]
+    try:
+        wait_ready(f"http://127.0.0.1:{args.port}/api/ready")
+        symbols = list(Stock.objects.values_list("symbol", flat=True))
+        tokens = [
+            create_user(email=f"bench{i}@example.com").auth_token.key for i in range(args.users)
+        ]
+        connection.close()
+
+        writes = asyncio.run(
+            load.run(
+                "127.0.0.1",
+                args.port,
+                load.order_request(tokens, symbols),
+                connections=args.connections,
+                seconds=args.seconds,
+            )
+        )
+        drain_started = time.monotonic()
+        while Order.objects.filter(status=OrderStatus.ACCEPTED).exists():
+            if time.monotonic() - drain_started > 600:
+                raise SystemExit("pipeline did not drain in 600 s")
+            time.sleep(0.2)
+        fills = Fill.objects.order_by("executed_at")
+        first, last = fills.first(), fills.last()
+        fill_count = fills.count()
+        span = (last.executed_at - first.executed_at).total_seconds() if first and last else 0
+        orders = Order.objects.order_by("created_at")
+        end_to_end = (last.executed_at - orders.first().created_at).total_seconds() if last else 0
+        pipeline = {
+            "orders": orders.count(),
+            "filled": Order.objects.filter(status=OrderStatus.FILLED).count(),
+            "fills": fill_count,
+            "fills_per_s": round(fill_count / span, 1) if span else None,
+            "first_submit_to_last_fill_s": round(end_to_end, 2),
+            "drain_after_load_s": round(time.monotonic() - drain_started, 2),
+        }
+        connection.close()
+        reads = asyncio.run(
+            load.run(
+                "127.0.0.1",
+                args.port,
+                load.read_request(tokens, symbols),
+                connections=args.connections,
+                seconds=args.seconds,
+            )
+        )
+    finally:
+        for proc in reversed(procs):
+            proc.terminate()
+        for proc in procs:
+            try:
+                proc.wait(20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+    report = {
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "system": platform.platform(),
+        },
+        "config": vars(args) | {"database_url": "(bench database)"},
+        "writes_POST_orders": writes.summary(),
+        "pipeline": pipeline,
+        "reads_GET_orders_and_quotes": reads.summary(),
+    }
+    out = ROOT / "bench" / "results"
+    out.mkdir(exist_ok=True)
+    (out / "latest.json").write_text(json.dumps(report, indent=2))
+    print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()
