@@ -2,6 +2,7 @@
 the client does not eat the cores the server is being measured on."""
 
 import asyncio
+import json
 import random
 import time
 from collections import Counter
@@ -81,9 +82,8 @@ async def run(
 
 def order_request(tokens: list[str], symbols: list[str]) -> Callable[[], bytes]:
     def make() -> bytes:
-        body = (
-            '{"symbol":"%s","side":"buy","type":"market","quantity":"1"}' % random.choice(symbols)
-        ).encode()
+        order = {"symbol": random.choice(symbols), "side": "buy", "type": "market", "quantity": "1"}
+        body = json.dumps(order).encode()
         return request("POST", "/api/v1/orders", random.choice(tokens), body)
 
     return make
