@@ -22,7 +22,7 @@ from django.conf import settings
 from brokerage import metrics
 from brokerage.events import Envelope, dlq_topic, ensure_topics, get_producer, kafka_config, topics
 from notifications.tasks import send_notification
-from orders.tasks import execute_order, match_resting_orders
+from orders.tasks import execute_order, execute_orders, match_resting_orders
 
 logger = logging.getLogger(__name__)
 
@@ -33,12 +33,16 @@ ORDER_OUTCOMES = ("filled", "partially_filled", "cancelled", "expired", "rejecte
 class Route:
     task: Task
     args: tuple[str, ...]  # payload keys passed to the task as kwargs
+    # The bridge hands a batch's events of this route to one task: (task, list kwarg).
+    batch: tuple[Task, str] | None = None
 
 
 def routes() -> dict[tuple[str, str], Route]:
     """(topic, event_type) -> task. Topic names come from settings."""
     table = {
-        (settings.KAFKA_TOPIC_ORDERS, "order.accepted"): Route(execute_order, ("order_id",)),
+        (settings.KAFKA_TOPIC_ORDERS, "order.accepted"): Route(
+            execute_order, ("order_id",), batch=(execute_orders, "order_ids")
+        ),
         (settings.KAFKA_TOPIC_PRICES, "stock.price_changed"): Route(
             match_resting_orders, ("symbol",)
         ),
@@ -54,21 +58,21 @@ class DispatchError(Exception):
     """Celery did not take the task: transient, retry the batch."""
 
 
-def resolve(topic: str, envelope: Envelope) -> tuple[Task, dict[str, Any]]:
-    """The task and kwargs for an event; ValueError if the event cannot be routed."""
+def resolve(topic: str, envelope: Envelope) -> tuple[Route, dict[str, Any]]:
+    """The route and task kwargs for an event; ValueError if it cannot be routed."""
     route = routes().get((topic, envelope.event_type))
     if route is None:
         raise ValueError(f"no route for {envelope.event_type!r} on {topic!r}")
     missing = [name for name in route.args if name not in envelope.payload]
     if missing:
         raise ValueError(f"payload lacks {missing}")
-    return route.task, {name: envelope.payload[name] for name in route.args}
+    return route, {name: envelope.payload[name] for name in route.args}
 
 
 def dispatch(topic: str, envelope: Envelope, *, headers: dict[str, str]) -> None:
     """Route one event and hand it to Celery (also the inline transport's entry point)."""
-    task, kwargs = resolve(topic, envelope)
-    send(topic, task, kwargs, headers={**headers, "event_id": envelope.event_id})
+    route, kwargs = resolve(topic, envelope)
+    send(topic, route.task, kwargs, headers={**headers, "event_id": envelope.event_id})
 
 
 def send(topic: str, task: Task, kwargs: dict[str, Any], *, headers: dict[str, str]) -> None:
@@ -153,17 +157,27 @@ class Bridge:
 
     def handle_batch(self, messages: list[Message]) -> None:
         parked = 0
+        batched: dict[tuple[str, Task, str], tuple[list[Any], dict[str, str]]] = {}
         for msg in messages:
             topic = msg.topic() or ""
             try:
                 envelope = Envelope.from_bytes(msg.value())
-                task, kwargs = resolve(topic, envelope)
+                route, kwargs = resolve(topic, envelope)
             except ValueError as exc:
                 self.dead_letter(msg, reason=str(exc))
                 parked += 1
                 continue
             headers = {**_headers(msg), "event_id": envelope.event_id}
-            send(topic, task, kwargs, headers=headers)
+            if route.batch is None:
+                send(topic, route.task, kwargs, headers=headers)
+                continue
+            task, arg = route.batch
+            values, _ = batched.setdefault((topic, task, arg), ([], headers))
+            values.append(kwargs[route.args[0]])
+        size = settings.KAFKA_BRIDGE_TASK_BATCH_SIZE
+        for (topic, task, arg), (values, headers) in batched.items():
+            for start in range(0, len(values), size):
+                send(topic, task, {arg: values[start : start + size]}, headers=headers)
         if parked:  # the DLQ copy must be durable before the offset moves past it
             remaining = get_producer().flush(settings.KAFKA_FLUSH_TIMEOUT_SECONDS)
             if remaining:

@@ -88,6 +88,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    DATABASES["default"]["OPTIONS"] = {"server_side_binding": True}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- cache ----------------------------------------------------------------------------
@@ -187,6 +188,8 @@ KAFKA_TOPIC_PRICES = env.str("KAFKA_TOPIC_PRICES", default="prices")
 KAFKA_PARTITIONS = env.int("KAFKA_PARTITIONS", default=4)
 KAFKA_BRIDGE_GROUP = env.str("KAFKA_BRIDGE_GROUP", default="brokerage-bridge")
 KAFKA_BRIDGE_BATCH_SIZE = env.int("KAFKA_BRIDGE_BATCH_SIZE", default=500)
+# Orders the bridge hands to one execute_orders task (one transaction in the worker).
+KAFKA_BRIDGE_TASK_BATCH_SIZE = env.int("KAFKA_BRIDGE_TASK_BATCH_SIZE", default=100)
 KAFKA_LINGER_MS = env.int("KAFKA_LINGER_MS", default=2)
 KAFKA_MESSAGE_TIMEOUT_MS = env.int("KAFKA_MESSAGE_TIMEOUT_MS", default=30000)
 KAFKA_FLUSH_TIMEOUT_SECONDS = env.float("KAFKA_FLUSH_TIMEOUT_SECONDS", default=10.0)

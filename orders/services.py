@@ -7,6 +7,7 @@ reference the row, so placing an order never waits for a fill of the same stock.
 """
 
 import logging
+from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -49,6 +50,8 @@ from stocks.selectors import get_stock
 from users.models import Position, User
 
 logger = logging.getLogger(__name__)
+
+MATCH_BATCH = 200
 
 # Customers hear about these; acceptance and resting as `open` stay quiet.
 NOTIFY_STATUSES = TERMINAL_STATUSES | {OrderStatus.PARTIALLY_FILLED}
@@ -276,36 +279,67 @@ def _apply_sell_fill(
         position.average_cost = Decimal("0")
 
 
-def _lock_for_execution(order_id: UUID) -> tuple[User, Position | None, Stock, Order] | None:
-    """Lock User, Position, Stock, Order in the one order; None if there is nothing to do."""
-    peek = Order.objects.filter(pk=order_id).values("user_id", "stock_id", "status").first()
-    if peek is None or peek["status"] in TERMINAL_STATUSES:
-        return None
-    user = User.objects.select_for_update(no_key=True).get(pk=peek["user_id"])
-    position = (
-        Position.objects.select_for_update(no_key=True)
-        .filter(user=user, stock_id=peek["stock_id"])
-        .first()
-    )
-    stock = Stock.objects.select_for_update(no_key=True).get(pk=peek["stock_id"])
-    order = Order.objects.select_for_update(no_key=True).get(pk=order_id)
-    if order.is_terminal:  # another worker got here first
-        return None
-    return user, position, stock, order
+@dataclass
+class _Book:
+    """The rows one execution transaction holds locked, changed in memory, saved once."""
+
+    users: dict[UUID, User]
+    positions: dict[tuple[UUID, int], Position]
+    stocks: dict[int, Stock]
+    new_positions: list[Position] = field(default_factory=list)
+    fills: list[Fill] = field(default_factory=list)
+    orders: list[Order] = field(default_factory=list)
+
+    def position(self, user: User, stock: Stock) -> Position:
+        key = (user.pk, stock.pk)
+        if key not in self.positions:  # a first buy: created under the user's lock
+            self.positions[key] = Position(user=user, stock=stock)
+            self.new_positions.append(self.positions[key])
+        return self.positions[key]
 
 
-@transaction.atomic
-def execute_order(*, order_id: UUID) -> Order | None:
-    """Fill, rest or cancel a live order at the stock's current price.
+def _lock_book(order_ids: list[UUID]) -> tuple[_Book, list[Order]]:
+    """Lock every row the live orders among `order_ids` touch, kind by kind.
 
-    Idempotent by state: a terminal order is a no-op, a resting order that is still not
-    marketable is left as it is, and a fill never exceeds what remains. Locks User,
-    Position, Stock, Order. Returns the order, or None if it was already terminal.
+    Users, then Positions, then Stocks, then Orders, each kind in pk order: the same
+    global order as every other service, so batches and single orders never deadlock.
+    Returns the locked live orders oldest first (time priority).
     """
-    locked = _lock_for_execution(order_id)
-    if locked is None:
-        return None
-    user, position, stock, order = locked
+    peek = list(
+        Order.objects.filter(pk__in=order_ids)
+        .exclude(status__in=TERMINAL_STATUSES)
+        .values_list("user_id", "stock_id")
+    )
+    user_ids = {user_id for user_id, _ in peek}
+    stock_ids = {stock_id for _, stock_id in peek}
+    users = User.objects.select_for_update(no_key=True).filter(pk__in=user_ids).order_by("pk")
+    positions = (
+        Position.objects.select_for_update(no_key=True)
+        .filter(user_id__in=user_ids, stock_id__in=stock_ids)
+        .order_by("pk")
+    )
+    stocks = Stock.objects.select_for_update(no_key=True).filter(pk__in=stock_ids).order_by("pk")
+    book = _Book(
+        users={user.pk: user for user in users},
+        positions={(p.user_id, p.stock_id): p for p in positions},
+        stocks={stock.pk: stock for stock in stocks},
+    )
+    orders = list(
+        Order.objects.select_for_update(no_key=True)
+        .filter(pk__in=order_ids)
+        .exclude(status__in=TERMINAL_STATUSES)  # re-checked under the lock
+        .order_by("pk")
+    )
+    orders.sort(key=lambda order: order.created_at)
+    for order in orders:  # share the locked instances
+        order.user = book.users[order.user_id]
+        order.stock = book.stocks[order.stock_id]
+    return book, orders
+
+
+def _execute(order: Order, book: _Book) -> bool:
+    """Fill, rest or cancel one locked order in memory; False if nothing changed."""
+    user, stock = order.user, order.stock
     decision = decide(
         side=order.side,
         type=order.type,
@@ -317,19 +351,20 @@ def execute_order(*, order_id: UUID) -> Order | None:
     )
     quantity, fill_price = decision.fill_quantity, stock.price
     if quantity == 0 and decision.rests and order.status in RESTING_STATUSES:
-        return order  # still waiting for its price
+        return False  # still waiting for its price
+    position = book.positions.get((user.pk, stock.pk))
     if quantity > 0:
         amount = money.cash_amount(quantity * fill_price)
         if order.side == OrderSide.BUY:
             if order.type == OrderType.MARKET and amount > order.reserved_cash:
                 # The price moved past the collar since submission.
-                return _reject(order, user, position, stock, ErrorCode.INSUFFICIENT_CASH)
+                _finish(order, OrderStatus.REJECTED, user, position, ErrorCode.INSUFFICIENT_CASH)
+                return True
             if order.type == OrderType.LIMIT:
                 # Fills rounded one by one may exceed the reservation by rounding
                 # ticks; the customer never pays more than was reserved.
                 amount = min(amount, order.reserved_cash)
-            if position is None:
-                position = Position.objects.create(user=user, stock=stock)
+            position = book.position(user, stock)
             _apply_buy_fill(order, user, position, quantity, fill_price, amount, decision.rests)
             stock.amount -= quantity
         else:
@@ -342,50 +377,106 @@ def execute_order(*, order_id: UUID) -> Order | None:
             (previously * (order.average_fill_price or 0) + quantity * fill_price)
             / order.filled_quantity
         )
-        Fill.objects.create(order=order, quantity=quantity, price=fill_price, amount=amount)
-        stock.save(update_fields=["amount"])
+        book.fills.append(Fill(order=order, quantity=quantity, price=fill_price, amount=amount))
         metrics.FILLS.labels(side=order.side).inc()
     if order.filled_quantity == order.quantity:
-        transition(order, OrderStatus.FILLED)
+        _finish(order, OrderStatus.FILLED, user, position)
     elif decision.rests:
-        transition(
-            order, OrderStatus.PARTIALLY_FILLED if order.filled_quantity else OrderStatus.OPEN
-        )
+        status = OrderStatus.PARTIALLY_FILLED if order.filled_quantity else OrderStatus.OPEN
+        transition(order, status)
     else:
-        transition(order, OrderStatus.CANCELLED)
-        order.error_code = decision.cancel_reason
-    if order.is_terminal:
-        _release_reservation(order, user, position)
-    _save(order, user, position, stock)
-    return order
+        _finish(order, OrderStatus.CANCELLED, user, position, decision.cancel_reason)
+    return True
 
 
-def _reject(
-    order: Order, user: User, position: Position | None, stock: Stock, reason: ErrorCode
-) -> Order:
-    transition(order, OrderStatus.REJECTED)
+def _finish(
+    order: Order,
+    status: str,
+    user: User,
+    position: Position | None,
+    reason: ErrorCode | None = None,
+) -> None:
+    """Move to a terminal status and give back what the order still holds."""
+    transition(order, status)
     order.error_code = reason
     _release_reservation(order, user, position)
-    _save(order, user, position, stock)
-    return order
 
 
-def _save(order: Order, user: User, position: Position | None, stock: Stock) -> None:
-    """Persist an order change and record the customer's notification for it."""
-    user.save(update_fields=["cash", "cash_reserved"])
-    if position is not None:
-        position.save(
-            update_fields=[
-                "quantity",
-                "quantity_reserved",
-                "average_cost",
-                "realized_pnl",
-                "updated_at",
-            ]
-        )
-    order.save()
-    if order.status in NOTIFY_STATUSES:
-        record_order_outcome(order=order, symbol=stock.symbol, currency=stock.currency)
+_ORDER_FIELDS = [
+    "status",
+    "filled_quantity",
+    "average_fill_price",
+    "error_code",
+    "reserved_cash",
+    "reserved_quantity",
+    "filled_at",
+    "cancelled_at",
+    "expired_at",
+    "updated_at",
+]
+_POSITION_FIELDS = ["quantity", "quantity_reserved", "average_cost", "realized_pnl", "updated_at"]
+
+
+def _save_book(book: _Book, changed: list[Order]) -> None:
+    """Write what the transaction changed in a fixed number of statements, and record
+    the customers' notifications with it."""
+    now = timezone.now()
+    Position.objects.bulk_create(book.new_positions)
+    User.objects.bulk_update(book.users.values(), ["cash", "cash_reserved"])
+    for position in book.positions.values():
+        position.updated_at = now
+    Position.objects.bulk_update(
+        [p for p in book.positions.values() if p not in book.new_positions], _POSITION_FIELDS
+    )
+    Stock.objects.bulk_update(book.stocks.values(), ["amount"])
+    for order in changed:
+        order.updated_at = now
+    Order.objects.bulk_update(changed, _ORDER_FIELDS)
+    Fill.objects.bulk_create(book.fills)
+    for order in changed:
+        if order.status in NOTIFY_STATUSES:
+            record_order_outcome(
+                order=order, symbol=order.stock.symbol, currency=order.stock.currency
+            )
+
+
+@transaction.atomic
+def execute_orders(*, order_ids: list[UUID]) -> list[Order]:
+    """Fill, rest or cancel live orders at their stocks' current prices, in one transaction.
+
+    Idempotent by state: terminal orders are skipped, a resting order that is still not
+    marketable is left as it is, a fill never exceeds what remains. Locks Users,
+    Positions, Stocks, Orders (see _lock_book). Returns the orders that changed.
+    """
+    book, orders = _lock_book(order_ids)
+    changed = [order for order in orders if _execute(order, book)]
+    if changed:
+        _save_book(book, changed)
+    return changed
+
+
+def execute_order(*, order_id: UUID) -> Order | None:
+    """execute_orders for one order; returns it if it changed."""
+    changed = execute_orders(order_ids=[order_id])
+    return changed[0] if changed else None
+
+
+def execute_orders_isolated(order_ids: list[UUID]) -> int:
+    """Execute a batch; if it fails, execute its orders one by one so that one bad order
+    does not hold back the others. Returns how many orders changed."""
+    try:
+        return len(execute_orders(order_ids=order_ids))
+    except Exception:
+        if len(order_ids) == 1:
+            raise
+        logger.exception("batch of %d orders failed; executing them one by one", len(order_ids))
+    executed = 0
+    for order_id in order_ids:
+        try:
+            executed += int(execute_order(order_id=order_id) is not None)
+        except Exception:
+            logger.exception("executing order %s failed", order_id)
+    return executed
 
 
 # --- cancel and expiry ----------------------------------------------------------------
@@ -412,9 +503,10 @@ def _close_order(*, order_id: UUID, status: str, actor: User | None = None) -> O
         .get(pk=order_id)
     )
     check_cancellable(order)
-    transition(order, status)
-    _release_reservation(order, user, position)
-    _save(order, user, position, order.stock)
+    positions = {(user.pk, position.stock_id): position} if position else {}
+    book = _Book(users={user.pk: user}, positions=positions, stocks={})
+    _finish(order, status, user, position)
+    _save_book(book, [order])
     return order
 
 
@@ -464,26 +556,18 @@ def redispatch_stuck_orders() -> int:
 def match_resting_orders(*, symbol: str) -> int:
     """Execute the resting orders of `symbol` that the current price made marketable.
 
-    Oldest first (time priority); each execution is its own transaction, so one
-    order's failure does not hold back the others. Returns how many were executed.
+    Oldest first (time priority), in batches of MATCH_BATCH per transaction; a failing
+    batch is retried order by order. Returns how many orders changed.
     """
     stock = get_stock(symbol=symbol)
     marketable = Q(side=OrderSide.BUY, limit_price__gte=stock.price) | Q(
         side=OrderSide.SELL, limit_price__lte=stock.price
     )
-    ids = (
+    ids = list(
         Order.objects.filter(stock=stock, status__in=RESTING_STATUSES)
         .filter(marketable)
         .order_by("created_at")
         .values_list("pk", flat=True)
     )
-    return sum(1 for order_id in list(ids) if _execute_isolated(order_id))
-
-
-def _execute_isolated(order_id: UUID) -> bool:
-    """One order's failure must not hold back the orders behind it."""
-    try:
-        return execute_order(order_id=order_id) is not None
-    except Exception:
-        logger.exception("executing resting order %s failed; matching goes on", order_id)
-        return False
+    batches = (ids[start : start + MATCH_BATCH] for start in range(0, len(ids), MATCH_BATCH))
+    return sum(execute_orders_isolated(batch) for batch in batches)

@@ -15,6 +15,14 @@ def execute_order(order_id: str) -> None:
     services.execute_order(order_id=UUID(order_id))
 
 
+@shared_task(name="orders.execute_orders", queue=CeleryQueue.ORDERS, **TRANSIENT_RETRY)
+@instrumented
+def execute_orders(order_ids: list[str]) -> int:
+    from orders import services
+
+    return services.execute_orders_isolated([UUID(order_id) for order_id in order_ids])
+
+
 @shared_task(name="orders.match_resting_orders", queue=CeleryQueue.ORDERS, **TRANSIENT_RETRY)
 @instrumented
 def match_resting_orders(symbol: str) -> int:
