@@ -19,3 +19,8 @@ TASK_DURATION = Histogram(
 )
 ORDERS_SUBMITTED = Counter("brokerage_orders_submitted_total", "Orders accepted", ["side", "type"])
 FILLS = Counter("brokerage_fills_total", "Fills executed", ["side"])
+NOTIFICATIONS = Counter(
+    "brokerage_notifications_total",
+    "Telegram delivery outcomes: sent, failed, skipped, or retrying (will be tried again)",
+    ["status"],
+)

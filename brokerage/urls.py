@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 from rest_framework.routers import DefaultRouter
 
 from brokerage import views
+from notifications.views import NotificationViewSet
 from orders.models import OrderSide
 from orders.views import LegacyCancelView, LegacyOrderView, OrderViewSet
 from stocks.views import StockViewSet
@@ -16,6 +17,7 @@ router.register("users", UserViewSet, basename="user")
 router.register("stocks", StockViewSet, basename="stock")
 router.register("orders", OrderViewSet, basename="order")
 router.register("positions", PositionViewSet, basename="position")
+router.register("notifications", NotificationViewSet, basename="notification")
 
 api_v1 = [
     path("orders:buy", LegacyOrderView.as_view(side=OrderSide.BUY), name="legacy-buy"),

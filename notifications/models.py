@@ -29,6 +29,9 @@ class Notification(models.Model):
     last_error = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     sent_at = models.DateTimeField(null=True, blank=True)
+    # Set while a worker is sending it (see services.deliver_notification); a claim that
+    # outlives its lease without an outcome means the sender died mid-call.
+    claimed_until = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         indexes = [

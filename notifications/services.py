@@ -1,14 +1,23 @@
 """Notification records: created with the order change they report, delivered by a task."""
 
 import html
+import re
+from dataclasses import dataclass
+from datetime import timedelta
 from decimal import Decimal
 from uuid import UUID
 
 from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError
 
+from brokerage import metrics
 from brokerage.errors import ErrorCode
 from brokerage.events import emit
-from notifications.models import Notification
+from brokerage.tasks import TransientError
+from notifications import telegram_client
+from notifications.models import Notification, NotificationStatus
 from orders.models import Order, OrderStatus
 
 REASONS = {
@@ -32,25 +41,32 @@ def _number(value: Decimal) -> str:
 
 
 def render_order_message(*, order: Order, symbol: str, currency: str) -> str:
-    """The Telegram text (HTML parse mode) for an order's current status."""
-    lines = [f"<b>{HEADLINES[OrderStatus(order.status)]}</b>"]
+    """The Telegram text (HTML parse mode) for an order's current status.
+
+    Every value is escaped, even those the models already restrict (symbol, currency):
+    one unescaped `<` or `&` and Telegram refuses the whole message (400).
+    """
+    e = html.escape
+    lines = [f"<b>{e(HEADLINES[OrderStatus(order.status)])}</b>"]
     what = f"{order.side.capitalize()} {_number(order.quantity)} {symbol}"
     if order.limit_price is not None:
         what += f" limit {_number(order.limit_price)} {currency}"
     else:
         what += " at market"
-    lines.append(html.escape(what))
+    lines.append(e(what))
     if order.filled_quantity:
         average = _number(order.average_fill_price or Decimal(0))
         lines.append(
-            f"Filled {_number(order.filled_quantity)} of {_number(order.quantity)}"
-            f" at {average} {currency}"
+            e(
+                f"Filled {_number(order.filled_quantity)} of {_number(order.quantity)}"
+                f" at {average} {currency}"
+            )
         )
     if order.error_code:
         reason = REASONS.get(ErrorCode(order.error_code), ErrorCode(order.error_code).name)
-        lines.append(html.escape(f"Reason: {reason} (code {order.error_code})"))
-    lines.append(f"Status: {order.status}")
-    lines.append(f"Order <code>{order.pk}</code>")
+        lines.append(e(f"Reason: {reason} (code {order.error_code})"))
+    lines.append(f"Status: {e(order.status)}")
+    lines.append(f"Order <code>{e(str(order.pk))}</code>")
     return "\n".join(lines)
 
 
@@ -79,5 +95,194 @@ def record_order_outcome(*, order: Order, symbol: str, currency: str) -> Notific
     return notification
 
 
+# --- delivery -------------------------------------------------------------------------
+
+
+class DeliveryDeferred(TransientError):
+    """Retry at a known time, not on the backoff schedule (Telegram's RetryAfter, or
+    another worker's claim running out)."""
+
+    def __init__(self, message: str, *, countdown: float) -> None:
+        super().__init__(message)
+        self.countdown = countdown
+
+
+@dataclass(frozen=True)
+class _Claim:
+    token: str
+    chat_id: str
+    text: str
+    attempt: int
+
+
+NO_TOKEN = "TELEGRAM_BOT_TOKEN is not set"
+NO_CHAT = "no Telegram chat: the user has no telegram_chat_id and TELEGRAM_CHAT_ID is not set"
+OUTCOME_UNKNOWN = (
+    "delivery outcome unknown: the sender stopped during the Telegram call; not sent again "
+    "automatically (at most once), use Resend if it did not arrive"
+)
+
+
+def _claim_lease() -> timedelta:
+    """Longer than one send can take: httpx's pool, connect, write and read timeouts."""
+    return timedelta(seconds=4 * settings.TELEGRAM_TIMEOUT_SECONDS + 30)
+
+
+def _lock(notification_id: UUID) -> Notification:
+    return (
+        Notification.objects.select_for_update(no_key=True, of=("self",))
+        .select_related("user")
+        .get(pk=notification_id)
+    )
+
+
+def _finish(notification: Notification, status: str, *, error: str = "") -> None:
+    notification.status = status
+    notification.last_error = error
+    notification.claimed_until = None
+    fields = ["status", "last_error", "claimed_until"]
+    if status == NotificationStatus.SENT:
+        notification.sent_at = timezone.now()
+        fields.append("sent_at")
+    notification.save(update_fields=fields)
+    metrics.NOTIFICATIONS.labels(status=status).inc()
+
+
+@transaction.atomic
+def _claim(notification_id: UUID) -> _Claim | None:
+    """Take a pending notification for one send; None when there is nothing to send."""
+    notification = _lock(notification_id)
+    if notification.status != NotificationStatus.PENDING:
+        return None  # sent, failed or skipped already: a duplicate event or task
+    now = timezone.now()
+    if notification.claimed_until is not None:
+        if notification.claimed_until > now:
+            raise DeliveryDeferred(
+                "another worker is sending it",
+                countdown=(notification.claimed_until - now).total_seconds() + 1,
+            )
+        _finish(notification, NotificationStatus.FAILED, error=OUTCOME_UNKNOWN)
+        return None
+    token = settings.TELEGRAM_BOT_TOKEN
+    if not token:
+        _finish(notification, NotificationStatus.SKIPPED, error=NO_TOKEN)
+        return None
+    chat_id = notification.user.telegram_chat_id or settings.TELEGRAM_CHAT_ID
+    if not chat_id:
+        _finish(notification, NotificationStatus.SKIPPED, error=NO_CHAT)
+        return None
+    notification.attempts += 1
+    notification.claimed_until = now + _claim_lease()
+    notification.save(update_fields=["attempts", "claimed_until"])
+    return _Claim(
+        token=token, chat_id=chat_id, text=notification.text, attempt=notification.attempts
+    )
+
+
+@transaction.atomic
+def _record(notification_id: UUID, status: str, *, error: str = "") -> None:
+    _finish(_lock(notification_id), status, error=error)
+
+
+@transaction.atomic
+def _record_retry(notification_id: UUID, *, error: str) -> None:
+    notification = _lock(notification_id)
+    notification.last_error = error
+    notification.claimed_until = None
+    notification.save(update_fields=["last_error", "claimed_until"])
+    metrics.NOTIFICATIONS.labels(status="retrying").inc()
+
+
+def _retry_or_fail(notification_id: UUID, claim: _Claim, error: TransientError) -> None:
+    """Record a transient failure and raise `error`, or give up after the last attempt."""
+    if claim.attempt >= settings.TELEGRAM_MAX_ATTEMPTS:
+        reason = f"{error} (gave up after {claim.attempt} attempts)"
+        _record(notification_id, NotificationStatus.FAILED, error=reason)
+        return
+    _record_retry(notification_id, error=str(error))
+    raise error
+
+
 def deliver_notification(*, notification_id: UUID) -> None:
-    """Placeholder until Telegram delivery lands: the record stays pending."""
+    """Send a pending notification to its Telegram chat, at most once.
+
+    Chat: the user's `telegram_chat_id`, else TELEGRAM_CHAT_ID. No token or no chat:
+    `skipped` with the reason, nothing raised. Sent, failed or skipped already: no-op.
+
+    The row lock is never held during the HTTP call. Three short steps:
+    1. claim (row locked, no-key): attempts + 1, `claimed_until` = now + a lease longer
+       than any send can take; commit;
+    2. sendMessage, outside any transaction;
+    3. record the outcome (row locked): `sent`; pending again with `last_error` and a
+       retry; or `failed` with the reason.
+
+    At most once rather than at least once: a duplicated event or task finds the row
+    sent (no-op) or claimed (DeliveryDeferred until the lease ends). A claim whose lease
+    ran out without an outcome means the sender died between steps 1 and 3, when
+    Telegram may already have the message; it ends `failed` (outcome unknown) instead of
+    being sent again, and the admin's Resend is the deliberate way to retry it. That
+    window is one HTTP call long; a crash there can lose a message, never double it.
+
+    Raises DeliveryDeferred on RetryAfter (retry after exactly Telegram's delay) and
+    TransientError on timeouts and network errors, while attempts (every request
+    counts, 429s included, so flood control cannot loop forever) are below
+    TELEGRAM_MAX_ATTEMPTS; then `failed`. BadRequest, Forbidden, InvalidToken and other
+    Telegram errors are final: `failed`, never retried. Counts each outcome in
+    brokerage_notifications_total{status}.
+    """
+    claim = _claim(notification_id)
+    if claim is None:
+        return
+    try:
+        telegram_client.send_message(token=claim.token, chat_id=claim.chat_id, text=claim.text)
+    except RetryAfter as exc:
+        delay = telegram_client.retry_after_seconds(exc)
+        reason = _reason(exc, claim.token)
+        _retry_or_fail(notification_id, claim, DeliveryDeferred(reason, countdown=delay))
+    except BadRequest as exc:  # a NetworkError subclass, but the request itself is wrong
+        _record(notification_id, NotificationStatus.FAILED, error=_reason(exc, claim.token))
+    except NetworkError as exc:  # TimedOut, dropped connections, Telegram's 5xx
+        _retry_or_fail(notification_id, claim, TransientError(_reason(exc, claim.token)))
+    except TelegramError as exc:  # Forbidden, InvalidToken, ChatMigrated, ...: final
+        _record(notification_id, NotificationStatus.FAILED, error=_reason(exc, claim.token))
+    except Exception as exc:  # a bug: don't leave the claim to expire into "unknown"
+        _record(notification_id, NotificationStatus.FAILED, error=_reason(exc, claim.token))
+        raise
+    else:
+        _record(notification_id, NotificationStatus.SENT)
+
+
+def _reason(exc: Exception, token: str) -> str:
+    """`Type: message` for last_error, without the token an error might echo (in any
+    case: python-telegram-bot lowercases Telegram's "Bad Request: ..." descriptions)."""
+    return redact(f"{type(exc).__name__}: {exc}", token)
+
+
+def redact(text: str, token: str) -> str:
+    return re.sub(re.escape(token), "<token>", text, flags=re.IGNORECASE) if token else text
+
+
+@transaction.atomic
+def resend_notifications(*, notification_ids: list[UUID]) -> int:
+    """Put failed notifications back to pending and queue their delivery after commit.
+
+    Locks the notifications (pk order). Others (sent, skipped, pending) are left alone.
+    Returns how many were queued.
+    """
+    from notifications.tasks import send_notification  # tasks import services
+
+    failed = (
+        Notification.objects.select_for_update(no_key=True)
+        .filter(pk__in=notification_ids, status=NotificationStatus.FAILED)
+        .order_by("pk")
+    )
+    queued = 0
+    for notification in failed:
+        notification.status = NotificationStatus.PENDING
+        notification.attempts = 0
+        notification.last_error = ""
+        notification.claimed_until = None
+        notification.save(update_fields=["status", "attempts", "last_error", "claimed_until"])
+        send_notification.delay_on_commit(str(notification.pk))
+        queued += 1
+    return queued

@@ -1,15 +1,25 @@
 from uuid import UUID
 
-from celery import shared_task
+from celery import Task, shared_task
 
 from brokerage.tasks import TRANSIENT_RETRY, CeleryQueue, instrumented
 
+# The service bounds its own retries (TELEGRAM_MAX_ATTEMPTS requests, a claim's lease),
+# so Celery must not give up first and strand a notification in `pending`.
+DELIVERY_RETRY = {**TRANSIENT_RETRY, "max_retries": None}
+
 
 @shared_task(
-    name="notifications.send_notification", queue=CeleryQueue.NOTIFICATIONS, **TRANSIENT_RETRY
+    bind=True,
+    name="notifications.send_notification",
+    queue=CeleryQueue.NOTIFICATIONS,
+    **DELIVERY_RETRY,
 )
 @instrumented
-def send_notification(notification_id: str) -> None:
-    from notifications import services
+def send_notification(self: Task, notification_id: str) -> None:
+    from notifications import services  # tasks <-> services import cycle
 
-    services.deliver_notification(notification_id=UUID(notification_id))
+    try:
+        services.deliver_notification(notification_id=UUID(notification_id))
+    except services.DeliveryDeferred as exc:  # Telegram said when: then, not on backoff
+        raise self.retry(exc=exc, countdown=exc.countdown) from exc

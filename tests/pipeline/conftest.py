@@ -7,7 +7,9 @@ the consumer group and the Celery key prefix are unique per session, so runs nev
 see each other's messages.
 """
 
+import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -19,6 +21,8 @@ from pathlib import Path
 
 import pytest
 from django.db import connection
+from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
 
 from brokerage import embedded_kafka, events
 
@@ -110,6 +114,62 @@ def pipeline_names() -> dict[str, str]:
     }
 
 
+class FakeTelegram:
+    """A local Telegram Bot API for the worker: records every sendMessage and answers ok,
+    unless a test queued another answer for that chat (429, 400, ...).
+
+    Its own server, not pytest-httpserver's shared `httpserver`, which is cleared
+    before every test that uses it; this one must keep answering the worker all session.
+    """
+
+    token = "123:ABC"
+
+    def __init__(self) -> None:
+        self.server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
+        self.server.expect_request(
+            re.compile(r"^/bot[^/]+/sendMessage$"), method="POST"
+        ).respond_with_handler(self._send_message)
+        self._lock = threading.Lock()
+        self._calls: list[tuple[float, dict[str, str]]] = []
+        self._answers: dict[str, list[tuple[int, dict[str, object]]]] = {}
+
+    @property
+    def url(self) -> str:
+        return self.server.url_for("").rstrip("/")
+
+    def answer_next(self, chat_id: str, status: int, body: dict[str, object]) -> None:
+        """The next sendMessage to `chat_id` gets this answer instead of ok."""
+        with self._lock:
+            self._answers.setdefault(chat_id, []).append((status, body))
+
+    def calls(self, chat_id: str) -> list[tuple[float, dict[str, str]]]:
+        """(monotonic time, form) of each sendMessage to `chat_id`, in arrival order."""
+        with self._lock:
+            return [call for call in self._calls if call[1].get("chat_id") == chat_id]
+
+    def _send_message(self, request: Request) -> Response:
+        form = request.form.to_dict()
+        chat_id = form.get("chat_id", "")
+        with self._lock:
+            self._calls.append((time.monotonic(), form))
+            queued = self._answers.get(chat_id)
+            status, body = queued.pop(0) if queued else (200, self._ok(form))
+        return Response(json.dumps(body), status, mimetype="application/json")
+
+    @staticmethod
+    def _ok(form: dict[str, str]) -> dict[str, object]:
+        chat = {"id": int(form["chat_id"]), "type": "private"}
+        return {"ok": True, "result": {"message_id": 1, "date": 0, "chat": chat}}
+
+
+@pytest.fixture(scope="session")
+def fake_telegram() -> Iterator[FakeTelegram]:
+    fake = FakeTelegram()
+    fake.server.start()
+    yield fake
+    fake.server.stop()
+
+
 class Pipeline:
     """Starts, stops and kills the bridge and the worker of a test session."""
 
@@ -155,7 +215,11 @@ class Pipeline:
 
 @pytest.fixture(scope="session")
 def pipeline_processes(
-    django_db_setup: None, django_db_blocker, kafka_bootstrap: str, pipeline_names: dict[str, str]
+    django_db_setup: None,
+    django_db_blocker,
+    kafka_bootstrap: str,
+    pipeline_names: dict[str, str],
+    fake_telegram: FakeTelegram,
 ) -> Iterator[Pipeline]:
     redis_url = os.environ.get("REDIS_URL")
     if not redis_url:
@@ -178,6 +242,11 @@ def pipeline_processes(
         "EVENT_TRANSPORT": "kafka",
         "CELERY_TASK_ALWAYS_EAGER": "false",
         "PYTHONUNBUFFERED": "1",
+        # The worker talks to the fake Bot API; users without a chat id are skipped.
+        "TELEGRAM_BOT_TOKEN": fake_telegram.token,
+        "TELEGRAM_API_BASE_URL": fake_telegram.url,
+        "TELEGRAM_CHAT_ID": "",
+        "TELEGRAM_TIMEOUT_SECONDS": "5",
     }
     with django_db_blocker.unblock():
         subprocess.run(

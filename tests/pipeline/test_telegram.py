@@ -1,0 +1,150 @@
+"""Order outcomes reach Telegram through the real pipeline: API -> Kafka `orders` ->
+bridge -> worker fills -> Kafka `notifications` -> bridge -> worker -> a fake Bot API.
+
+The worker's TELEGRAM_API_BASE_URL points at `fake_telegram` (tests/pipeline/conftest.py);
+each test links its customer to its own chat id, so messages never mix across tests.
+"""
+
+import random
+from decimal import Decimal
+
+import pytest
+
+from brokerage import events
+from brokerage.models import OutboxEvent
+from notifications.models import Notification, NotificationStatus
+from tests.factories import StockFactory, UserFactory
+from tests.pipeline.conftest import FakeTelegram, Pipeline, wait_until
+
+pytestmark = pytest.mark.pipeline
+
+TOO_MANY = {
+    "ok": False,
+    "error_code": 429,
+    "description": "Too Many Requests: retry after 1",
+    "parameters": {"retry_after": 1},
+}
+BAD_CHAT = {"ok": False, "error_code": 400, "description": "Bad Request: chat not found"}
+
+
+@pytest.fixture
+def customer(pipeline, client_for):  # type: ignore[no-untyped-def]
+    """A customer linked to a chat of their own, and their API client."""
+    chat_id = str(random.randint(10**8, 10**9))
+    user = UserFactory(cash=Decimal("100000"), telegram_chat_id=chat_id)
+    StockFactory(symbol="ACME", price=Decimal("50.0000"), amount=Decimal("100000"))
+    return chat_id, client_for(user)
+
+
+def submit(api, **body) -> str:  # type: ignore[no-untyped-def]
+    body = {"symbol": "ACME", "side": "buy", "quantity": "1", **body}
+    resp = api.post("/api/v1/orders", body, format="json")
+    assert resp.status_code == 202, resp.json()
+    return resp.json()["id"]
+
+
+def notification_of(order_id: str, status: str, *, timeout: float = 30.0) -> Notification:
+    def reached() -> Notification | None:
+        return Notification.objects.filter(order_id=order_id, status=status).first()
+
+    found = wait_until(reached, timeout=timeout, what=f"{order_id}'s notification {status}")
+    assert isinstance(found, Notification)
+    return found
+
+
+def filled_text(order_id: str, quantity: int) -> str:
+    return (
+        "<b>Order filled</b>\n"
+        f"Buy {quantity} ACME at market\n"
+        f"Filled {quantity} of {quantity} at 50 USD\n"
+        "Status: filled\n"
+        f"Order <code>{order_id}</code>"
+    )
+
+
+def test_a_fill_sends_exactly_one_message_to_the_customers_chat(customer, fake_telegram):
+    chat_id, api = customer
+
+    order_id = submit(api, quantity="3")
+
+    notification = notification_of(order_id, NotificationStatus.SENT)
+    calls = fake_telegram.calls(chat_id)
+    assert [form for _, form in calls] == [
+        {"chat_id": chat_id, "parse_mode": "HTML", "text": filled_text(order_id, 3)}
+    ]
+    assert notification.attempts == 1
+    assert api.get("/api/v1/notifications").json()["results"][0]["status"] == "sent"
+
+
+def test_a_duplicated_notifications_event_still_sends_one_message(
+    customer, fake_telegram, pipeline
+):
+    chat_id, api = customer
+    order_id = submit(api, quantity="2")
+    first = notification_of(order_id, NotificationStatus.SENT)
+    event = OutboxEvent.objects.get(
+        event_type="order.filled", envelope__payload__notification_id=str(first.pk)
+    )
+
+    events.publish([event, event], wait=5)  # the same event_id twice more
+    sentinel = submit(api, quantity="1")  # same key, same partition, queued behind them
+    notification_of(sentinel, NotificationStatus.SENT)
+
+    texts = [form["text"] for _, form in fake_telegram.calls(chat_id)]
+    assert texts == [filled_text(order_id, 2), filled_text(sentinel, 1)]
+    runs = [
+        line
+        for line in pipeline.worker.lines
+        if "task=notifications.send_notification" in line and str(first.pk) in line
+    ]
+    assert len(runs) == 3  # the duplicates did reach the worker, and were no-ops
+    first.refresh_from_db()
+    assert first.attempts == 1
+
+
+def test_429_is_retried_after_telegrams_delay_and_then_sent(customer, fake_telegram):
+    chat_id, api = customer
+    fake_telegram.answer_next(chat_id, 429, TOO_MANY)
+
+    order_id = submit(api, quantity="1")
+
+    notification = notification_of(order_id, NotificationStatus.SENT)
+    (refused_at, refused), (sent_at, sent) = fake_telegram.calls(chat_id)
+    assert refused == sent
+    assert sent_at - refused_at >= 1.0  # retry_after, not an immediate retry
+    assert notification.attempts == 2
+    assert notification.last_error == ""
+
+
+def test_a_bad_chat_ends_failed_without_retries(customer, fake_telegram):
+    chat_id, api = customer
+    fake_telegram.answer_next(chat_id, 400, BAD_CHAT)
+
+    order_id = submit(api, quantity="1")
+
+    notification = notification_of(order_id, NotificationStatus.FAILED)
+    assert notification.last_error == "BadRequest: Chat not found"
+    assert notification.attempts == 1
+    assert len(fake_telegram.calls(chat_id)) == 1  # failed is final: no task sends again
+
+
+def test_without_a_token_the_worker_skips_with_the_reason(
+    customer, fake_telegram: FakeTelegram, pipeline: Pipeline
+):
+    chat_id, api = customer
+    assert pipeline.worker is not None
+    pipeline.worker.stop()
+    configured = pipeline.env
+    pipeline.env = {**configured, "TELEGRAM_BOT_TOKEN": ""}
+    try:
+        pipeline.start_worker()
+        order_id = submit(api, quantity="1")
+
+        notification = notification_of(order_id, NotificationStatus.SKIPPED)
+    finally:
+        pipeline.worker.stop()
+        pipeline.env = configured
+        pipeline.start_worker()
+
+    assert notification.last_error == "TELEGRAM_BOT_TOKEN is not set"
+    assert fake_telegram.calls(chat_id) == []
