@@ -3,9 +3,10 @@
 Starts the embedded Kafka-wire broker, gunicorn, the bridge and a Celery worker against
 a fresh PostgreSQL database and Redis, then:
 
-1. writes: N connections POST market buys for T seconds (random customer, random stock);
-2. pipeline: waits until every accepted order has been executed and reports fills/s
-   from the fills' own timestamps (first to last fill);
+1. burst: accepts --burst market buys at once through the order service (no HTTP) and
+   reports fills/s from the fills' own timestamps: the pipeline's capacity alone;
+2. writes: N connections POST market buys for T seconds (random customer, random
+   stock), then waits until the pipeline has executed them all;
 3. reads: N connections GET order lists and stock quotes for T seconds.
 
 Prints a table and writes bench/results/latest.json. Only loopback addresses are used.
@@ -21,6 +22,8 @@ import subprocess
 import sys
 import time
 import urllib.request
+from datetime import datetime
+from decimal import Decimal
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -35,6 +38,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--users", type=int, default=200)
+    parser.add_argument(
+        "--burst",
+        type=int,
+        default=3000,
+        help="orders accepted at once (through the service) for the fills/s phase",
+    )
     parser.add_argument("--web-workers", type=int, default=4)
     parser.add_argument("--web-threads", type=int, default=2)
     parser.add_argument("--worker-concurrency", type=int, default=2)
@@ -74,6 +83,56 @@ def wait_ready(url: str, timeout: float = 60) -> None:
     raise SystemExit(f"{url} not ready after {timeout}s")
 
 
+def drain(*, since: datetime) -> dict[str, object]:
+    """Wait until no order is `accepted`; fills/s of the orders created after `since`."""
+    from orders.models import Fill, Order, OrderStatus
+
+    started = time.monotonic()
+    while Order.objects.filter(status=OrderStatus.ACCEPTED).exists():
+        if time.monotonic() - started > 600:
+            raise SystemExit("pipeline did not drain in 600 s")
+        time.sleep(0.2)
+    orders = Order.objects.filter(created_at__gt=since)
+    fills = Fill.objects.filter(order__created_at__gt=since).order_by("executed_at")
+    first, last, count = fills.first(), fills.last(), fills.count()
+    span = (last.executed_at - first.executed_at).total_seconds() if first and last else 0
+    oldest = orders.order_by("created_at").first()
+    return {
+        "orders": orders.count(),
+        "filled": orders.filter(status=OrderStatus.FILLED).count(),
+        "fills": count,
+        "fills_per_s": round(count / span, 1) if span else None,
+        "first_accept_to_last_fill_s": round(
+            (last.executed_at - oldest.created_at).total_seconds(), 2
+        )
+        if last and oldest
+        else None,
+        "drain_s": round(time.monotonic() - started, 2),
+    }
+
+
+def measure_burst(count: int, symbols: list[str]) -> dict[str, object]:
+    """Accept `count` orders through the service as fast as one process can, then drain."""
+    from django.utils import timezone
+
+    from orders.services import submit_order
+    from users.models import User
+
+    users = list(User.objects.filter(email__startswith="bench"))
+    since = timezone.now()
+    started = time.monotonic()
+    for i in range(count):
+        submit_order(
+            user=users[i % len(users)],
+            symbol=symbols[i % len(symbols)],
+            side="buy",
+            quantity=Decimal(1),
+        )
+    accept_s = time.monotonic() - started
+    result = drain(since=since)
+    return {"accepted_per_s": round(count / accept_s, 1), **result}
+
+
 def main() -> None:
     args = parse_args()
     kafka_port = embedded_kafka.free_port()
@@ -105,8 +164,8 @@ def main() -> None:
 
     django.setup()
     from django.db import connection
+    from django.utils import timezone
 
-    from orders.models import Fill, Order, OrderStatus
     from stocks.models import Stock
     from users.services import create_user
 
@@ -161,8 +220,10 @@ def main() -> None:
         tokens = [
             create_user(email=f"bench{i}@example.com").auth_token.key for i in range(args.users)
         ]
+        burst = measure_burst(args.burst, symbols)
         connection.close()
 
+        burst_end = timezone.now()
         writes = asyncio.run(
             load.run(
                 "127.0.0.1",
@@ -172,25 +233,7 @@ def main() -> None:
                 seconds=args.seconds,
             )
         )
-        drain_started = time.monotonic()
-        while Order.objects.filter(status=OrderStatus.ACCEPTED).exists():
-            if time.monotonic() - drain_started > 600:
-                raise SystemExit("pipeline did not drain in 600 s")
-            time.sleep(0.2)
-        fills = Fill.objects.order_by("executed_at")
-        first, last = fills.first(), fills.last()
-        fill_count = fills.count()
-        span = (last.executed_at - first.executed_at).total_seconds() if first and last else 0
-        orders = Order.objects.order_by("created_at")
-        end_to_end = (last.executed_at - orders.first().created_at).total_seconds() if last else 0
-        pipeline = {
-            "orders": orders.count(),
-            "filled": Order.objects.filter(status=OrderStatus.FILLED).count(),
-            "fills": fill_count,
-            "fills_per_s": round(fill_count / span, 1) if span else None,
-            "first_submit_to_last_fill_s": round(end_to_end, 2),
-            "drain_after_load_s": round(time.monotonic() - drain_started, 2),
-        }
+        after_writes = drain(since=burst_end)
         connection.close()
         reads = asyncio.run(
             load.run(
@@ -217,8 +260,9 @@ def main() -> None:
             "system": platform.platform(),
         },
         "config": vars(args) | {"database_url": "(bench database)"},
+        "pipeline_burst": burst,
         "writes_POST_orders": writes.summary(),
-        "pipeline": pipeline,
+        "pipeline_after_writes": after_writes,
         "reads_GET_orders_and_quotes": reads.summary(),
     }
     out = ROOT / "bench" / "results"

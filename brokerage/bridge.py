@@ -21,7 +21,7 @@ from django.conf import settings
 
 from brokerage import metrics
 from brokerage.events import Envelope, dlq_topic, ensure_topics, get_producer, kafka_config, topics
-from notifications.tasks import send_notification
+from notifications.tasks import send_notification, send_notifications
 from orders.tasks import execute_order, execute_orders, match_resting_orders
 
 logger = logging.getLogger(__name__)
@@ -49,7 +49,7 @@ def routes() -> dict[tuple[str, str], Route]:
     }
     for outcome in ORDER_OUTCOMES:
         table[(settings.KAFKA_TOPIC_NOTIFICATIONS, f"order.{outcome}")] = Route(
-            send_notification, ("notification_id",)
+            send_notification, ("notification_id",), batch=(send_notifications, "notification_ids")
         )
     return table
 
@@ -157,7 +157,9 @@ class Bridge:
 
     def handle_batch(self, messages: list[Message]) -> None:
         parked = 0
-        batched: dict[tuple[str, Task, str], tuple[list[Any], dict[str, str]]] = {}
+        # Per partition: a partition's orders share few symbols, so two workers' batches
+        # rarely wait for the same Stock rows.
+        batched: dict[tuple[str, int, Task, str], tuple[list[Any], dict[str, str]]] = {}
         for msg in messages:
             topic = msg.topic() or ""
             try:
@@ -172,10 +174,11 @@ class Bridge:
                 send(topic, route.task, kwargs, headers=headers)
                 continue
             task, arg = route.batch
-            values, _ = batched.setdefault((topic, task, arg), ([], headers))
+            key = (topic, msg.partition() or 0, task, arg)
+            values, _ = batched.setdefault(key, ([], headers))
             values.append(kwargs[route.args[0]])
         size = settings.KAFKA_BRIDGE_TASK_BATCH_SIZE
-        for (topic, task, arg), (values, headers) in batched.items():
+        for (topic, _, task, arg), (values, headers) in batched.items():
             for start in range(0, len(values), size):
                 send(topic, task, {arg: values[start : start + size]}, headers=headers)
         if parked:  # the DLQ copy must be durable before the offset moves past it

@@ -85,30 +85,48 @@ def dlq_topic(topic: str) -> str:
 # --- writing events -------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Event:
+    topic: str
+    event_type: str
+    key: str
+    payload: dict[str, Any]
+
+
 def emit(*, topic: str, event_type: str, key: str, payload: dict[str, Any]) -> OutboxEvent:
     """Record an event in the current transaction and publish it after commit."""
-    event_id = uuid.uuid4()
+    return emit_many([Event(topic, event_type, key, payload)])[0]
+
+
+def emit_many(events: list[Event]) -> list[OutboxEvent]:
+    """emit() for several events: one INSERT, one publish after commit."""
     now = timezone.now()
-    envelope = Envelope(
-        event_id=str(event_id),
-        event_type=event_type,
-        version=ENVELOPE_VERSION,
-        occurred_at=now.isoformat(),
-        payload=payload,
-    )
     headers: dict[str, str] = {}
-    propagate.inject(headers)  # W3C traceparent of the request or task that emitted it
-    event = OutboxEvent.objects.create(
-        event_id=event_id,
-        topic=topic,
-        key=key,
-        event_type=event_type,
-        envelope=asdict(envelope),
-        headers=headers,
-        created_at=now,
-    )
-    transaction.on_commit(lambda: publish([event]))
-    return event
+    propagate.inject(headers)  # W3C traceparent of the request or task that emitted them
+    rows = []
+    for event in events:
+        event_id = uuid.uuid4()
+        envelope = Envelope(
+            event_id=str(event_id),
+            event_type=event.event_type,
+            version=ENVELOPE_VERSION,
+            occurred_at=now.isoformat(),
+            payload=event.payload,
+        )
+        rows.append(
+            OutboxEvent(
+                event_id=event_id,
+                topic=event.topic,
+                key=event.key,
+                event_type=event.event_type,
+                envelope=asdict(envelope),
+                headers=headers,
+                created_at=now,
+            )
+        )
+    OutboxEvent.objects.bulk_create(rows)
+    transaction.on_commit(lambda: publish(rows))
+    return rows
 
 
 def publish(events: list[OutboxEvent], *, wait: float = 0) -> None:

@@ -14,7 +14,7 @@ from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError
 
 from brokerage import metrics
 from brokerage.errors import ErrorCode
-from brokerage.events import emit
+from brokerage.events import Event, emit_many
 from brokerage.tasks import TransientError
 from notifications import telegram_client
 from notifications.models import Notification, NotificationStatus
@@ -70,29 +70,41 @@ def render_order_message(*, order: Order, symbol: str, currency: str) -> str:
     return "\n".join(lines)
 
 
-def record_order_outcome(*, order: Order, symbol: str, currency: str) -> Notification:
-    """Record the notification owed for `order`'s new status and emit its event.
+def record_order_outcomes(*, orders: list[Order]) -> list[Notification]:
+    """Record the notifications owed for the orders' new statuses and emit their events.
 
-    Runs inside the caller's transaction, so the record exists iff the change does.
+    Runs inside the caller's transaction, so a record exists iff its change does; each
+    order's `stock` must be loaded. Two statements, however many orders.
     """
-    notification = Notification.objects.create(
-        user_id=order.user_id,
-        order=order,
-        event_type=f"order.{order.status}",
-        text=render_order_message(order=order, symbol=symbol, currency=currency),
+    notifications = [
+        Notification(
+            user_id=order.user_id,
+            order=order,
+            event_type=f"order.{order.status}",
+            text=render_order_message(
+                order=order, symbol=order.stock.symbol, currency=order.stock.currency
+            ),
+        )
+        for order in orders
+    ]
+    Notification.objects.bulk_create(notifications)
+    emit_many(
+        [
+            Event(
+                topic=settings.KAFKA_TOPIC_NOTIFICATIONS,
+                event_type=notification.event_type,
+                key=order.stock.symbol,
+                payload={
+                    "notification_id": str(notification.pk),
+                    "order_id": str(order.pk),
+                    "user_id": str(order.user_id),
+                    "status": order.status,
+                },
+            )
+            for notification, order in zip(notifications, orders, strict=True)
+        ]
     )
-    emit(
-        topic=settings.KAFKA_TOPIC_NOTIFICATIONS,
-        event_type=notification.event_type,
-        key=symbol,
-        payload={
-            "notification_id": str(notification.pk),
-            "order_id": str(order.pk),
-            "user_id": str(order.user_id),
-            "status": order.status,
-        },
-    )
-    return notification
+    return notifications
 
 
 # --- delivery -------------------------------------------------------------------------

@@ -7,6 +7,7 @@ from brokerage.tasks import TRANSIENT_RETRY, CeleryQueue, instrumented
 # The service bounds its own retries (TELEGRAM_MAX_ATTEMPTS requests, a claim's lease),
 # so Celery must not give up first and strand a notification in `pending`.
 DELIVERY_RETRY = {**TRANSIENT_RETRY, "max_retries": None}
+RETRY_SOON_SECONDS = 1.0
 
 
 @shared_task(
@@ -23,3 +24,17 @@ def send_notification(self: Task, notification_id: str) -> None:
         services.deliver_notification(notification_id=UUID(notification_id))
     except services.DeliveryDeferred as exc:  # Telegram said when: then, not on backoff
         raise self.retry(exc=exc, countdown=exc.countdown) from exc
+
+
+@shared_task(name="notifications.send_notifications", queue=CeleryQueue.NOTIFICATIONS)
+@instrumented
+def send_notifications(notification_ids: list[str]) -> None:
+    """The bridge's batch: deliver each; one that must wait continues as its own task."""
+    from notifications import services
+
+    for notification_id in notification_ids:
+        try:
+            services.deliver_notification(notification_id=UUID(notification_id))
+        except services.TransientError as exc:
+            countdown = getattr(exc, "countdown", RETRY_SOON_SECONDS)
+            send_notification.apply_async((notification_id,), countdown=countdown)

@@ -18,7 +18,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from brokerage import metrics, money
+from brokerage import db, metrics, money
 from brokerage.errors import (
     ErrorCode,
     IdempotencyConflict,
@@ -31,7 +31,7 @@ from brokerage.errors import (
     OrderNotFound,
 )
 from brokerage.events import emit
-from notifications.services import record_order_outcome
+from notifications.services import record_order_outcomes
 from orders.engine import decide
 from orders.models import (
     RESTING_STATUSES,
@@ -422,22 +422,17 @@ def _save_book(book: _Book, changed: list[Order]) -> None:
     the customers' notifications with it."""
     now = timezone.now()
     Position.objects.bulk_create(book.new_positions)
-    User.objects.bulk_update(book.users.values(), ["cash", "cash_reserved"])
+    db.bulk_update(User, book.users.values(), ["cash", "cash_reserved"])
     for position in book.positions.values():
         position.updated_at = now
-    Position.objects.bulk_update(
-        [p for p in book.positions.values() if p not in book.new_positions], _POSITION_FIELDS
-    )
-    Stock.objects.bulk_update(book.stocks.values(), ["amount"])
+    existing = [p for p in book.positions.values() if p not in book.new_positions]
+    db.bulk_update(Position, existing, _POSITION_FIELDS)
+    db.bulk_update(Stock, book.stocks.values(), ["amount"])
     for order in changed:
         order.updated_at = now
-    Order.objects.bulk_update(changed, _ORDER_FIELDS)
+    db.bulk_update(Order, changed, _ORDER_FIELDS)
     Fill.objects.bulk_create(book.fills)
-    for order in changed:
-        if order.status in NOTIFY_STATUSES:
-            record_order_outcome(
-                order=order, symbol=order.stock.symbol, currency=order.stock.currency
-            )
+    record_order_outcomes(orders=[order for order in changed if order.status in NOTIFY_STATUSES])
 
 
 @transaction.atomic

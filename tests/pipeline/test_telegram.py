@@ -92,12 +92,12 @@ def test_a_duplicated_notifications_event_still_sends_one_message(
 
     texts = [form["text"] for _, form in fake_telegram.calls(chat_id)]
     assert texts == [filled_text(order_id, 2), filled_text(sentinel, 1)]
-    runs = [
-        line
+    deliveries = sum(  # the bridge may hand both copies over in one batch task
+        line.count(str(first.pk))
         for line in pipeline.worker.lines
-        if "task=notifications.send_notification" in line and str(first.pk) in line
-    ]
-    assert len(runs) == 3  # the duplicates did reach the worker, and were no-ops
+        if "task=notifications.send_notification" in line
+    )
+    assert deliveries == 3  # the duplicates did reach the worker, and were no-ops
     first.refresh_from_db()
     assert first.attempts == 1
 
