@@ -91,9 +91,12 @@ def _headers(msg: Message) -> dict[str, str]:
 
 
 class Bridge:
-    def __init__(self, *, group_id: str, batch_size: int, poll_timeout: float) -> None:
+    def __init__(
+        self, *, group_id: str, batch_size: int, poll_timeout: float, linger: float
+    ) -> None:
         self.batch_size = batch_size
         self.poll_timeout = poll_timeout
+        self.linger = linger
         self.stopping = False
         self.consumer = Consumer(
             {
@@ -137,14 +140,17 @@ class Bridge:
             logger.info("bridge stopped")
 
     def next_batch(self) -> list[Message]:
-        """Wait for one message, then take what else is already fetched, up to batch_size.
+        """Wait for one message, then up to `linger` seconds for more, up to batch_size.
 
-        consume(n, timeout) alone would wait for n messages or the whole timeout.
+        The linger turns a steady stream into batches, and a batch is one task and one
+        transaction in the worker; consume(n, timeout) alone would wait the whole poll
+        timeout for n messages.
         """
         first = self.consumer.poll(self.poll_timeout)
         if first is None:
             return []
-        return [first, *self.consumer.consume(num_messages=self.batch_size - 1, timeout=0)]
+        more = self.consumer.consume(num_messages=self.batch_size - 1, timeout=self.linger)
+        return [first, *more]
 
     @staticmethod
     def _is_message(msg: Message) -> bool:

@@ -177,6 +177,7 @@ SPECTACULAR_SETTINGS = {
         "OrderSideEnum": "orders.models.OrderSide",
         "OrderTypeEnum": "orders.models.OrderType",
         "TimeInForceEnum": "orders.models.TimeInForce",
+        "UserTypeEnum": "users.models.UserType",
     },
 }
 
@@ -188,6 +189,8 @@ KAFKA_TOPIC_PRICES = env.str("KAFKA_TOPIC_PRICES", default="prices")
 KAFKA_PARTITIONS = env.int("KAFKA_PARTITIONS", default=4)
 KAFKA_BRIDGE_GROUP = env.str("KAFKA_BRIDGE_GROUP", default="brokerage-bridge")
 KAFKA_BRIDGE_BATCH_SIZE = env.int("KAFKA_BRIDGE_BATCH_SIZE", default=500)
+# After a first message the bridge waits this long for more: batches, not a task each.
+KAFKA_BRIDGE_LINGER_MS = env.float("KAFKA_BRIDGE_LINGER_MS", default=20.0)
 # Orders the bridge hands to one execute_orders task (one transaction in the worker).
 KAFKA_BRIDGE_TASK_BATCH_SIZE = env.int("KAFKA_BRIDGE_TASK_BATCH_SIZE", default=100)
 KAFKA_LINGER_MS = env.int("KAFKA_LINGER_MS", default=2)

@@ -14,7 +14,7 @@ from typing import Any
 from uuid import UUID
 
 from django.conf import settings
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -52,6 +52,7 @@ from users.models import Position, User
 logger = logging.getLogger(__name__)
 
 MATCH_BATCH = 200
+TRANSIENT_DB_ERRORS = (OperationalError, InterfaceError)
 
 # Customers hear about these; acceptance and resting as `open` stay quiet.
 NOTIFY_STATUSES = TERMINAL_STATUSES | {OrderStatus.PARTIALLY_FILLED}
@@ -461,6 +462,8 @@ def execute_orders_isolated(order_ids: list[UUID]) -> int:
     does not hold back the others. Returns how many orders changed."""
     try:
         return len(execute_orders(order_ids=order_ids))
+    except TRANSIENT_DB_ERRORS:
+        raise  # a deadlock or a lost connection: the task retries the whole batch
     except Exception:
         if len(order_ids) == 1:
             raise
@@ -469,7 +472,9 @@ def execute_orders_isolated(order_ids: list[UUID]) -> int:
     for order_id in order_ids:
         try:
             executed += int(execute_order(order_id=order_id) is not None)
-        except Exception:
+        except TRANSIENT_DB_ERRORS:
+            raise
+        except Exception:  # this order is broken; the stuck-order sweep will retry it
             logger.exception("executing order %s failed", order_id)
     return executed
 

@@ -22,6 +22,9 @@ def _service_settings(settings):  # type: ignore[no-untyped-def]
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.DEFAULT_USER_STOCK_AMOUNT = 10
     settings.EVENT_TRANSPORT = "inline"
+    # A developer's .env may hold a real bot: ordinary tests must never reach Telegram.
+    settings.TELEGRAM_BOT_TOKEN = ""
+    settings.TELEGRAM_CHAT_ID = ""
     celery_app.conf.task_always_eager = True
     yield
     celery_app.conf.task_always_eager = False

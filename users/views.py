@@ -10,6 +10,7 @@ from rest_framework.throttling import AnonRateThrottle, BaseThrottle
 
 from brokerage.views import actor, parse_uuid
 from users import selectors, services
+from users.models import Position, User
 from users.serializers import (
     PositionOutputSerializer,
     UserCreatedSerializer,
@@ -43,7 +44,9 @@ class UserViewSet(viewsets.GenericViewSet):
             "partial_update": UserUpdateInputSerializer,
         }.get(self.action, UserOutputSerializer)
 
-    def get_queryset(self) -> QuerySet[Any]:
+    def get_queryset(self) -> QuerySet[User]:
+        if getattr(self, "swagger_fake_view", False):  # schema generation: no user
+            return User.objects.none()
         return selectors.list_users(actor=actor(self.request))
 
     def list(self, request: Request) -> Response:
@@ -76,5 +79,7 @@ class PositionViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
 
     serializer_class = PositionOutputSerializer
 
-    def get_queryset(self) -> QuerySet[Any]:
+    def get_queryset(self) -> QuerySet[Position]:
+        if getattr(self, "swagger_fake_view", False):  # schema generation: no user
+            return Position.objects.none()
         return selectors.list_positions(user=actor(self.request))

@@ -14,10 +14,27 @@ class Command(BaseCommand):
         parser.add_argument("--group", default=settings.KAFKA_BRIDGE_GROUP)
         parser.add_argument("--batch-size", type=int, default=settings.KAFKA_BRIDGE_BATCH_SIZE)
         parser.add_argument("--poll-timeout", type=float, default=1.0)
+        parser.add_argument(
+            "--linger-ms",
+            type=float,
+            default=settings.KAFKA_BRIDGE_LINGER_MS,
+            help="after the first message, wait this long for more to batch",
+        )
 
     def handle(
-        self, *args: Any, group: str, batch_size: int, poll_timeout: float, **options: Any
+        self,
+        *args: Any,
+        group: str,
+        batch_size: int,
+        poll_timeout: float,
+        linger_ms: float,
+        **options: Any,
     ) -> None:
         setup_tracing("brokerage-bridge")
         serve_metrics()
-        Bridge(group_id=group, batch_size=batch_size, poll_timeout=poll_timeout).run()
+        Bridge(
+            group_id=group,
+            batch_size=batch_size,
+            poll_timeout=poll_timeout,
+            linger=linger_ms / 1000,
+        ).run()

@@ -1,0 +1,20 @@
+from django.core.management import call_command
+
+
+def test_openapi_schema_generates_without_warnings(db, tmp_path):
+    # --fail-on-warn turns every drf-spectacular warning into a non-zero exit.
+    call_command("spectacular", "--fail-on-warn", "--file", str(tmp_path / "schema.yml"))
+    assert "/api/v1/orders" in (tmp_path / "schema.yml").read_text()
+
+
+def test_swagger_ui_is_served_with_local_assets(api_client, db):
+    page = api_client.get("/api/docs/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js" in html
+    assert "cdn." not in html and "unpkg" not in html
+
+    root = api_client.get("/")
+    assert root.status_code == 302
+    assert root["Location"] == "/api/docs/"
+    assert api_client.get("/openapi.json").status_code == 200
