@@ -1,11 +1,15 @@
 from decimal import Decimal
+from random import Random
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
+from brokerage import money
 from brokerage.errors import StockExists, StockNotFound
 from brokerage.events import emit
 from stocks.models import Stock
+
+MIN_TICK = money.PRICE_STEP
 
 
 @transaction.atomic
@@ -82,3 +86,21 @@ def update_stock(
 def update_stock_price(*, symbol: str, price: Decimal) -> Stock:
     """The price feed's entry point (staff edits, the simulator)."""
     return update_stock(symbol=symbol, price=price)
+
+
+def simulate_market_step(*, volatility: Decimal | None = None, rng: Random | None = None) -> int:
+    """Move every price one random-walk step, through update_stock_price like any feed.
+
+    Each price changes by a uniform factor in [-volatility, +volatility] (at least one
+    tick, never below one tick). Returns how many prices moved.
+    """
+    volatility = settings.MARKET_SIMULATOR_VOLATILITY if volatility is None else volatility
+    rng = rng or Random()
+    moved = 0
+    for symbol, price in Stock.objects.values_list("symbol", "price"):
+        change = Decimal(str(rng.uniform(-1, 1))) * volatility
+        new_price = max(MIN_TICK, money.price(price * (1 + change)))
+        if new_price != price:
+            update_stock_price(symbol=symbol, price=new_price)
+            moved += 1
+    return moved

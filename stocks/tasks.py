@@ -1,0 +1,11 @@
+from celery import shared_task
+
+from brokerage.tasks import TRANSIENT_RETRY, CeleryQueue, instrumented
+
+
+@shared_task(name="stocks.simulate_market", queue=CeleryQueue.DEFAULT, **TRANSIENT_RETRY)
+@instrumented
+def simulate_market() -> int:
+    from stocks import services
+
+    return services.simulate_market_step()
