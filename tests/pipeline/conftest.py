@@ -25,6 +25,7 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from brokerage import embedded_kafka, events
+from brokerage.observability import setup_tracing
 
 ROOT = Path(__file__).resolve().parents[2]
 DEADLINE = 30.0
@@ -256,6 +257,7 @@ def pipeline_processes(
             check=True,
             capture_output=True,
         )
+    setup_tracing("brokerage-tests")  # requests get spans, so events carry a traceparent
     pipeline = Pipeline(env)
     pipeline.start_worker()
     pipeline.start_bridge()

@@ -114,14 +114,17 @@ def test_order_flows_from_http_through_kafka_and_bridge_to_the_worker(trader):
     assert envelope["event_type"] == "order.accepted"
     assert envelope["payload"]["order_id"] == order_id
     assert message.key() == b"ACME"
-    assert dict(message.headers())["event_type"] == b"order.accepted"
+    headers = dict(message.headers())
+    assert headers["event_type"] == b"order.accepted"
+    trace_id = headers["traceparent"].decode().split("-")[1]  # W3C: version-trace-span-flags
     filled = read_topic(
         settings.KAFKA_TOPIC_NOTIFICATIONS,
         until=lambda msgs: any(order_id in m.value().decode() for m in msgs),
     )
-    assert [
-        json.loads(m.value())["event_type"] for m in filled if order_id in m.value().decode()
-    ] == ["order.filled"]
+    outcome = [m for m in filled if order_id in m.value().decode()]
+    assert [json.loads(m.value())["event_type"] for m in outcome] == ["order.filled"]
+    # The worker continued the request's trace: HTTP -> Kafka -> bridge -> Celery -> Kafka.
+    assert dict(outcome[0].headers())["traceparent"].decode().split("-")[1] == trace_id
     assert OutboxEvent.objects.filter(published_at__isnull=True).count() == 0
     assert_invariants()
 
