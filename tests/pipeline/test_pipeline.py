@@ -55,9 +55,7 @@ def read_topic(topic, *, until, timeout=20.0):
     try:
 
         def enough():
-            msg = consumer.poll(0.2)
-            if msg is not None and msg.error() is None:
-                seen.append(msg)
+            seen.extend(m for m in consumer.consume(500, 0.2) if m.error() is None)
             return until(seen)
 
         wait_until(enough, timeout=timeout, what=f"messages on {topic}")
