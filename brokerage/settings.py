@@ -87,8 +87,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
-    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-    DATABASES["default"]["OPTIONS"] = {"server_side_binding": True}
+    # A health check is one more round trip per request; off, a connection broken by a
+    # database restart fails one request and is then replaced.
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("DB_CONN_HEALTH_CHECKS", default=False)
+    DATABASES["default"]["OPTIONS"] = {
+        "server_side_binding": env.bool("DB_SERVER_SIDE_BINDING", default=True)
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- cache ----------------------------------------------------------------------------
@@ -132,13 +136,19 @@ STATIC_ROOT.mkdir(exist_ok=True)
 # Swagger UI, ReDoc and admin assets are served by the app itself, no internet needed.
 WHITENOISE_USE_FINDERS = True
 
+# A token's user is remembered this long per process (0: look it up on every request).
+AUTH_TOKEN_CACHE_SECONDS = env.float("AUTH_TOKEN_CACHE_SECONDS", default=10.0)
+# Stock quotes are cached this long (a price change invalidates them at once; house
+# inventory in a quote may lag by up to this).
+QUOTE_CACHE_SECONDS = env.int("QUOTE_CACHE_SECONDS", default=5)
+
 # Bodies larger than this are refused with 413 before any view reads them.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("MAX_REQUEST_BODY_BYTES", default=64 * 1024)
 
 # --- API ------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "brokerage.authentication.CachedTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],

@@ -46,7 +46,7 @@ from orders.models import (
 )
 from orders.tasks import execute_order as execute_order_task
 from stocks.models import Stock
-from stocks.selectors import get_stock
+from stocks.selectors import get_stock, get_stock_quote
 from users.models import Position, User
 
 logger = logging.getLogger(__name__)
@@ -158,7 +158,8 @@ def submit_order(
     (2017). The same client_order_id with the same order returns the first order.
     """
     check_order_shape(type=type, limit_price=limit_price)
-    stock = get_stock(symbol=symbol)  # unlocked: the price only sizes a market buy's reserve
+    # Unlocked and possibly cached: the price only sizes a market buy's reservation.
+    stock = get_stock_quote(symbol=symbol)
     user = User.objects.select_for_update(no_key=True).get(pk=user.pk)
     if client_order_id:
         existing = (

@@ -2,12 +2,14 @@ from decimal import Decimal
 from random import Random
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import IntegrityError, transaction
 
 from brokerage import money
 from brokerage.errors import StockExists, StockNotFound
 from brokerage.events import emit
 from stocks.models import Stock
+from stocks.selectors import quote_key
 
 MIN_TICK = money.PRICE_STEP
 
@@ -35,6 +37,8 @@ def create_stock(
             stock.save(force_insert=True)
     except IntegrityError as exc:  # a concurrent create won the race
         raise StockExists(f"Stock {symbol} already exists.", symbol=symbol) from exc
+    # A quote cached for an earlier stock of this symbol (deleted in the admin) is stale.
+    transaction.on_commit(lambda: cache.delete(quote_key(symbol)))
     return stock
 
 
@@ -68,6 +72,7 @@ def update_stock(
         setattr(stock, field, value)
     if changes:
         stock.save(update_fields=[*changes, "updated_at"])
+        transaction.on_commit(lambda: cache.delete(quote_key(symbol)))
     if rematch:
         emit(
             topic=settings.KAFKA_TOPIC_PRICES,

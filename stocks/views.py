@@ -46,7 +46,7 @@ class StockViewSet(viewsets.GenericViewSet):
         return self.get_paginated_response(StockOutputSerializer(page, many=True).data)
 
     def retrieve(self, request: Request, symbol: str) -> Response:
-        stock = selectors.get_stock(symbol=symbol.upper())
+        stock = selectors.get_stock_quote(symbol=symbol.upper())
         return Response(StockOutputSerializer(stock).data)
 
     @extend_schema(request=StockCreateInputSerializer, responses={201: StockOutputSerializer})

@@ -1,3 +1,5 @@
+import uuid
+
 import pytest
 from django.db import connection
 from rest_framework.test import APIClient
@@ -22,6 +24,14 @@ def _service_settings(settings):  # type: ignore[no-untyped-def]
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.DEFAULT_USER_STOCK_AMOUNT = 10
     settings.EVENT_TRANSPORT = "inline"
+    # Each test its own empty cache (quotes, throttles), and no remembered tokens.
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": f"test-{uuid.uuid4()}",
+        }
+    }
+    settings.AUTH_TOKEN_CACHE_SECONDS = 0
     # A developer's .env may hold a real bot: ordinary tests must never reach Telegram.
     settings.TELEGRAM_BOT_TOKEN = ""
     settings.TELEGRAM_CHAT_ID = ""

@@ -1,0 +1,64 @@
+"""The two caches on the request path: remembered tokens and stock quotes."""
+
+import time
+from decimal import Decimal
+
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from brokerage.authentication import CachedTokenAuthentication
+from tests.factories import StockFactory
+
+
+def test_a_remembered_token_saves_its_query(client_for, user, acme, settings):
+    settings.AUTH_TOKEN_CACHE_SECONDS = 10
+    CachedTokenAuthentication._remembered.clear()
+    api = client_for(user)
+    api.get("/api/v1/positions")
+
+    with CaptureQueriesContext(connection) as queries:
+        assert api.get("/api/v1/positions").status_code == 200
+
+    assert not any("authtoken_token" in q["sql"] for q in queries.captured_queries)
+
+
+def test_without_memory_a_deleted_token_is_refused_at_once(client_for, user, settings):
+    settings.AUTH_TOKEN_CACHE_SECONDS = 0
+    api = client_for(user)
+    assert api.get("/api/v1/positions").status_code == 200
+
+    user.auth_token.delete()
+
+    resp = api.get("/api/v1/positions")
+    assert resp.status_code == 401
+    assert resp.json()["error_code"] == 1200
+
+
+def test_a_remembered_token_expires(client_for, user, settings, monkeypatch):
+    settings.AUTH_TOKEN_CACHE_SECONDS = 10
+    CachedTokenAuthentication._remembered.clear()
+    api = client_for(user)
+    assert api.get("/api/v1/positions").status_code == 200
+    user.auth_token.delete()
+    assert api.get("/api/v1/positions").status_code == 200  # remembered for 10 s
+
+    clock = time.monotonic() + 11
+    monkeypatch.setattr("brokerage.authentication.time.monotonic", lambda: clock)
+
+    assert api.get("/api/v1/positions").status_code == 401
+
+
+def test_a_price_change_invalidates_the_cached_quote(
+    api_client, client_for, staff, db, django_capture_on_commit_callbacks
+):
+    StockFactory(symbol="QUO", price=Decimal("10.0000"))
+    assert api_client.get("/api/v1/stocks/QUO").json()["price"] == "10.0000"  # now cached
+
+    with CaptureQueriesContext(connection) as queries:
+        assert api_client.get("/api/v1/stocks/QUO").json()["price"] == "10.0000"
+    assert queries.captured_queries == []  # served from the cache
+
+    with django_capture_on_commit_callbacks(execute=True):
+        client_for(staff).patch("/api/v1/stocks/QUO", {"price": "12.5"}, format="json")
+
+    assert api_client.get("/api/v1/stocks/QUO").json()["price"] == "12.5000"
