@@ -20,7 +20,9 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Topic
 from django.conf import settings
 
 from brokerage import metrics
+from brokerage.celery import app as celery_app
 from brokerage.events import Envelope, dlq_topic, ensure_topics, get_producer, kafka_config, topics
+from brokerage.tasks import CeleryQueue
 from notifications.tasks import send_notification, send_notifications
 from orders.tasks import execute_order, execute_orders, match_resting_orders
 
@@ -52,6 +54,19 @@ def routes() -> dict[tuple[str, str], Route]:
             send_notification, ("notification_id",), batch=(send_notifications, "notification_ids")
         )
     return table
+
+
+BACKPRESSURE_POLL = 0.005
+MAX_BACKPRESSURE_WAIT = 5.0  # then dispatch anyway: a stuck worker must not stop the bridge
+
+
+def queued_tasks(connection: Any) -> int:
+    """Tasks waiting in the Celery queues the bridge feeds."""
+    channel = connection.default_channel
+    return sum(
+        channel.queue_declare(queue=queue, passive=True).message_count
+        for queue in (CeleryQueue.ORDERS, CeleryQueue.NOTIFICATIONS)
+    )
 
 
 class DispatchError(Exception):
@@ -92,11 +107,19 @@ def _headers(msg: Message) -> dict[str, str]:
 
 class Bridge:
     def __init__(
-        self, *, group_id: str, batch_size: int, poll_timeout: float, linger: float
+        self,
+        *,
+        group_id: str,
+        batch_size: int,
+        poll_timeout: float,
+        linger: float,
+        max_queued: int,
     ) -> None:
         self.batch_size = batch_size
         self.poll_timeout = poll_timeout
         self.linger = linger
+        self.max_queued = max_queued
+        self.celery_connection = celery_app.connection_for_read()
         self.stopping = False
         self.consumer = Consumer(
             {
@@ -122,6 +145,7 @@ class Bridge:
         backoff = 0.5
         try:
             while not self.stopping:
+                self.wait_for_workers()
                 messages = [msg for msg in self.next_batch() if self._is_message(msg)]
                 if not messages:
                     continue
@@ -137,7 +161,26 @@ class Bridge:
                 self.commit(messages)
         finally:
             self.consumer.close()
+            self.celery_connection.release()
             logger.info("bridge stopped")
+
+    def wait_for_workers(self) -> None:
+        """Backpressure: while the workers' queues hold more than max_queued tasks, leave
+        new events in Kafka. They are then taken as one large batch instead of many
+        small tasks, and a large batch costs the worker far less per order."""
+        if self.max_queued <= 0:
+            return
+        waited = 0.0
+        while not self.stopping and waited < MAX_BACKPRESSURE_WAIT:
+            try:
+                queued = queued_tasks(self.celery_connection)
+            except Exception as exc:  # can't tell: don't hold events back for it
+                logger.warning("could not read Celery queue depth: %s", exc)
+                return
+            if queued <= self.max_queued:
+                return
+            time.sleep(BACKPRESSURE_POLL)  # polling the queue depth, not synchronising
+            waited += BACKPRESSURE_POLL
 
     def next_batch(self) -> list[Message]:
         """Wait for one message, then up to `linger` seconds for more, up to batch_size.

@@ -203,6 +203,9 @@ KAFKA_BRIDGE_BATCH_SIZE = env.int("KAFKA_BRIDGE_BATCH_SIZE", default=500)
 KAFKA_BRIDGE_LINGER_MS = env.float("KAFKA_BRIDGE_LINGER_MS", default=20.0)
 # Orders the bridge hands to one execute_orders task (one transaction in the worker).
 KAFKA_BRIDGE_TASK_BATCH_SIZE = env.int("KAFKA_BRIDGE_TASK_BATCH_SIZE", default=100)
+# Backpressure: the bridge leaves events in Kafka while the workers' queues hold more
+# tasks than this (0: off), so a backlog is handed over in large batches.
+KAFKA_BRIDGE_MAX_QUEUED_TASKS = env.int("KAFKA_BRIDGE_MAX_QUEUED_TASKS", default=4)
 KAFKA_LINGER_MS = env.int("KAFKA_LINGER_MS", default=2)
 KAFKA_MESSAGE_TIMEOUT_MS = env.int("KAFKA_MESSAGE_TIMEOUT_MS", default=30000)
 KAFKA_FLUSH_TIMEOUT_SECONDS = env.float("KAFKA_FLUSH_TIMEOUT_SECONDS", default=10.0)

@@ -37,4 +37,5 @@ class Command(BaseCommand):
             batch_size=batch_size,
             poll_timeout=poll_timeout,
             linger=linger_ms / 1000,
+            max_queued=settings.KAFKA_BRIDGE_MAX_QUEUED_TASKS,
         ).run()
