@@ -1,7 +1,7 @@
 """`make bench`: the whole stack on this machine, loaded over HTTP, measured end to end.
 
-Starts the embedded Kafka-wire broker, gunicorn, the bridge and a Celery worker against
-a fresh PostgreSQL database and Redis, then:
+Starts the embedded Kafka-wire broker, gunicorn, the bridge, a Celery worker for orders
+and one for notifications against a fresh PostgreSQL database and Redis, then:
 
 1. burst: accepts --burst market buys through the order service (no HTTP) while the
    bridge is stopped, then starts it and reports fills/s from the fills' own timestamps:
@@ -233,7 +233,7 @@ def main() -> None:
                 "brokerage",
                 "worker",
                 "-Q",
-                "orders,notifications,default",
+                "orders,default",
                 "--concurrency",
                 str(args.worker_concurrency),
                 "--loglevel",
@@ -242,6 +242,29 @@ def main() -> None:
             cwd=ROOT,
             env=env,
             **log("worker"),
+        ),
+        subprocess.Popen(
+            [
+                python,
+                "-m",
+                "celery",
+                "-A",
+                "brokerage",
+                "worker",
+                "-Q",
+                "notifications",
+                "--pool",
+                "threads",
+                "--concurrency",
+                "4",
+                "--hostname",
+                "notifier@%h",
+                "--loglevel",
+                env["LOG_LEVEL"],
+            ],
+            cwd=ROOT,
+            env=env,
+            **log("notifier"),
         ),
     ]
     try:

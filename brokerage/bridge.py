@@ -61,12 +61,10 @@ MAX_BACKPRESSURE_WAIT = 5.0  # then dispatch anyway: a stuck worker must not sto
 
 
 def queued_tasks(connection: Any) -> int:
-    """Tasks waiting in the Celery queues the bridge feeds."""
+    """Order tasks waiting in Celery. Only orders: a notification backlog (Telegram's
+    rate limits) must never hold back executions."""
     channel = connection.default_channel
-    return sum(
-        channel.queue_declare(queue=queue, passive=True).message_count
-        for queue in (CeleryQueue.ORDERS, CeleryQueue.NOTIFICATIONS)
-    )
+    return int(channel.queue_declare(queue=CeleryQueue.ORDERS, passive=True).message_count)
 
 
 class DispatchError(Exception):

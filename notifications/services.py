@@ -191,6 +191,31 @@ def _claim(notification_id: UUID) -> _Claim | None:
     )
 
 
+def skip_undeliverable(*, notification_ids: list[UUID]) -> list[UUID]:
+    """Mark `skipped`, in one statement, the pending notifications that cannot be sent
+    (no bot token; no chat for the user and no TELEGRAM_CHAT_ID); return the others.
+
+    A batch's fast path: without a bot every notification is one UPDATE for all.
+    """
+    pending = Notification.objects.filter(
+        pk__in=notification_ids, status=NotificationStatus.PENDING, claimed_until__isnull=True
+    )
+    if not settings.TELEGRAM_BOT_TOKEN:
+        skipped = pending.update(status=NotificationStatus.SKIPPED, last_error=NO_TOKEN)
+        metrics.NOTIFICATIONS.labels(status=NotificationStatus.SKIPPED).inc(skipped)
+        return []
+    if not settings.TELEGRAM_CHAT_ID:
+        skipped = pending.filter(user__telegram_chat_id="").update(
+            status=NotificationStatus.SKIPPED, last_error=NO_CHAT
+        )
+        metrics.NOTIFICATIONS.labels(status=NotificationStatus.SKIPPED).inc(skipped)
+    return list(
+        Notification.objects.filter(
+            pk__in=notification_ids, status=NotificationStatus.PENDING
+        ).values_list("pk", flat=True)
+    )
+
+
 @transaction.atomic
 def _record(notification_id: UUID, status: str, *, error: str = "") -> None:
     _finish(_lock(notification_id), status, error=error)

@@ -32,9 +32,10 @@ def send_notifications(notification_ids: list[str]) -> None:
     """The bridge's batch: deliver each; one that must wait continues as its own task."""
     from notifications import services
 
-    for notification_id in notification_ids:
+    ids = [UUID(notification_id) for notification_id in notification_ids]
+    for notification_id in services.skip_undeliverable(notification_ids=ids):
         try:
-            services.deliver_notification(notification_id=UUID(notification_id))
+            services.deliver_notification(notification_id=notification_id)
         except services.TransientError as exc:
             countdown = getattr(exc, "countdown", RETRY_SOON_SECONDS)
-            send_notification.apply_async((notification_id,), countdown=countdown)
+            send_notification.apply_async((str(notification_id),), countdown=countdown)

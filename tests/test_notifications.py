@@ -25,8 +25,15 @@ from werkzeug import Request, Response
 
 from notifications import services
 from notifications.models import Notification, NotificationStatus
-from notifications.services import DeliveryDeferred, deliver_notification, render_order_message
-from notifications.tasks import send_notification
+from notifications.services import (
+    NO_CHAT,
+    NO_TOKEN,
+    DeliveryDeferred,
+    deliver_notification,
+    render_order_message,
+    skip_undeliverable,
+)
+from notifications.tasks import send_notification, send_notifications
 from orders.models import Order, OrderSide, OrderStatus, OrderType
 from tests.factories import UserFactory
 
@@ -663,3 +670,49 @@ def test_telegram_chat_ids_reports_what_telegram_refused(telegram):
 
     with pytest.raises(CommandError, match=r"Conflict: .*webhook is active"):
         call_command("telegram_chat_ids")
+
+
+# --- the bridge's batch path ----------------------------------------------------------
+
+
+def test_a_batch_without_a_token_is_skipped_in_one_statement(
+    settings, customer, django_assert_num_queries
+):
+    settings.TELEGRAM_BOT_TOKEN = ""
+    pending = [make_notification(customer) for _ in range(5)]
+    done = make_notification(customer)
+    Notification.objects.filter(pk=done.pk).update(status=NotificationStatus.SENT)
+
+    with django_assert_num_queries(1):
+        left = skip_undeliverable(notification_ids=[n.pk for n in [*pending, done]])
+
+    assert left == []
+    statuses = dict(Notification.objects.values_list("pk", "status"))
+    assert {statuses[n.pk] for n in pending} == {NotificationStatus.SKIPPED}
+    assert statuses[done.pk] == NotificationStatus.SENT
+    assert Notification.objects.get(pk=pending[0].pk).last_error == NO_TOKEN
+
+
+def test_a_batch_skips_users_without_a_chat_and_returns_the_rest(telegram, customer):
+    stranger = UserFactory(telegram_chat_id="")
+    for_customer = make_notification(customer)
+    for_stranger = make_notification(stranger)
+
+    left = skip_undeliverable(notification_ids=[for_customer.pk, for_stranger.pk])
+
+    assert left == [for_customer.pk]
+    for_stranger.refresh_from_db()
+    assert for_stranger.status == NotificationStatus.SKIPPED
+    assert for_stranger.last_error == NO_CHAT
+    assert telegram.sent() == []  # skipping sends nothing
+
+
+def test_the_batch_task_sends_what_it_can(telegram, customer):
+    telegram.answer_ok()
+    notification = make_notification(customer, text="<b>Order filled</b> batch")
+
+    send_notifications.apply(kwargs={"notification_ids": [str(notification.pk)]})
+
+    notification.refresh_from_db()
+    assert notification.status == NotificationStatus.SENT
+    assert [form["text"] for form in telegram.sent()] == ["<b>Order filled</b> batch"]
