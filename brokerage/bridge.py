@@ -219,6 +219,7 @@ class Bridge:
             headers = {**_headers(msg), "event_id": envelope.event_id}
             if route.batch is None:
                 send(topic, route.task, kwargs, headers=headers)
+                logger.info("%s %s -> %s %s", topic, envelope.event_type, route.task.name, kwargs)
                 continue
             task, arg = route.batch
             key = (topic, msg.partition() or 0, task, arg)
@@ -227,7 +228,9 @@ class Bridge:
         size = settings.KAFKA_BRIDGE_TASK_BATCH_SIZE
         for (topic, _, task, arg), (values, headers) in batched.items():
             for start in range(0, len(values), size):
-                send(topic, task, {arg: values[start : start + size]}, headers=headers)
+                chunk = values[start : start + size]
+                send(topic, task, {arg: chunk}, headers=headers)
+                logger.info("%s: %d event(s) -> %s %s", topic, len(chunk), task.name, chunk[:3])
         if parked:  # the DLQ copy must be durable before the offset moves past it
             remaining = get_producer().flush(settings.KAFKA_FLUSH_TIMEOUT_SECONDS)
             if remaining:
