@@ -15,7 +15,7 @@ from uuid import UUID
 
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from brokerage import db, metrics, money
@@ -88,22 +88,32 @@ def check_order_shape(*, type: str, limit_price: Decimal | None) -> None:
         raise InvalidInput("A market order takes no limit_price.", field="limit_price")
 
 
-def check_buying_power(*, user: User, amount: Decimal) -> None:
-    if user.available_cash < amount:
+def reserve_cash(*, user_id: UUID, amount: Decimal) -> None:
+    """Reserve `amount` of the user's available cash: one UPDATE that checks, locks and
+    writes. Raises InsufficientCash (2006) with the figures."""
+    reserved = User.objects.filter(pk=user_id, cash__gte=F("cash_reserved") + amount).update(
+        cash_reserved=F("cash_reserved") + amount
+    )
+    if not reserved:
+        available = User.objects.get(pk=user_id).available_cash
         raise InsufficientCash(
-            "Insufficient cash for this order.",
-            required=str(amount),
-            available=str(user.available_cash),
+            "Insufficient cash for this order.", required=str(amount), available=str(available)
         )
 
 
-def check_shares(*, position: Position | None, quantity: Decimal, symbol: str) -> None:
-    available = position.available_quantity if position else Decimal("0")
-    if available < quantity:
+def reserve_shares(*, user_id: UUID, stock: Stock, quantity: Decimal) -> None:
+    """Reserve `quantity` of the user's available shares, like reserve_cash.
+    Raises InsufficientShares (2007)."""
+    position = Position.objects.filter(user_id=user_id, stock=stock)
+    reserved = position.filter(quantity__gte=F("quantity_reserved") + quantity).update(
+        quantity_reserved=F("quantity_reserved") + quantity, updated_at=timezone.now()
+    )
+    if not reserved:
+        held = position.first()
         raise InsufficientShares(
-            f"Insufficient {symbol} shares for this order.",
+            f"Insufficient {stock.symbol} shares for this order.",
             required=str(quantity),
-            available=str(available),
+            available=str(held.available_quantity if held else Decimal(0)),
         )
 
 
@@ -153,15 +163,17 @@ def submit_order(
 ) -> Order:
     """Accept an order: reserve what it may spend and emit `order.accepted` for execution.
 
-    Locks User (and Position for a sell). Raises InvalidInput (1000), StockNotFound
-    (2005), InsufficientCash (2006), InsufficientShares (2007), IdempotencyConflict
-    (2017). The same client_order_id with the same order returns the first order.
+    Locks the User for a buy, the Position for a sell (and the User first when a
+    client_order_id is given). Raises InvalidInput (1000), StockNotFound (2005),
+    InsufficientCash (2006), InsufficientShares (2007), IdempotencyConflict (2017). The
+    same client_order_id with the same order returns the first order.
     """
     check_order_shape(type=type, limit_price=limit_price)
     # Unlocked and possibly cached: the price only sizes a market buy's reservation.
     stock = get_stock_quote(symbol=symbol)
-    user = User.objects.select_for_update(no_key=True).get(pk=user.pk)
     if client_order_id:
+        # Submissions with one key queue here, so the second sees the first's order.
+        User.objects.select_for_update(no_key=True).filter(pk=user.pk).values_list("pk").get()
         existing = (
             Order.objects.select_related("stock")
             .filter(user=user, client_order_id=client_order_id)
@@ -178,7 +190,7 @@ def submit_order(
                 time_in_force=time_in_force,
             )
     order = Order(
-        user=user,
+        user_id=user.pk,
         stock=stock,
         side=side,
         type=type,
@@ -195,18 +207,10 @@ def submit_order(
             reserve = money.cash_reservation(quantity * limit_price)
         else:
             reserve = market_buy_reservation(quantity=quantity, price=stock.price)
-        check_buying_power(user=user, amount=reserve)
-        user.cash_reserved += reserve
-        user.save(update_fields=["cash_reserved"])
+        reserve_cash(user_id=user.pk, amount=reserve)
         order.reserved_cash = reserve
     else:
-        position = (
-            Position.objects.select_for_update(no_key=True).filter(user=user, stock=stock).first()
-        )
-        check_shares(position=position, quantity=quantity, symbol=symbol)
-        assert position is not None
-        position.quantity_reserved += quantity
-        position.save(update_fields=["quantity_reserved", "updated_at"])
+        reserve_shares(user_id=user.pk, stock=stock, quantity=quantity)
         order.reserved_quantity = quantity
     order.save(force_insert=True)
     emit(
