@@ -3,11 +3,12 @@
 Starts the embedded Kafka-wire broker, gunicorn, the bridge, a Celery worker for orders
 and one for notifications against a fresh PostgreSQL database and Redis, then:
 
-1. burst: accepts --burst market buys through the order service (no HTTP) while the
-   bridge is stopped, then starts it and reports fills/s from the fills' own timestamps:
-   the pipeline's capacity when a backlog waits in Kafka;
-2. writes: N connections POST market buys for T seconds (random customer, random
-   stock), then waits until the pipeline has executed them all;
+1. accept: N connections POST market buys for T seconds (random customer, random
+   stock) while the bridge is stopped, so the orders wait in Kafka: the HTTP side
+   alone; then starts the bridge and reports fills/s of that backlog from the fills'
+   own timestamps: the pipeline alone;
+2. writes: the same load with everything running, then waits until the pipeline has
+   executed every order: both at once, sharing the cores;
 3. reads: N connections GET order lists and stock quotes for T seconds.
 
 Prints a table and writes bench/results/latest.json. Only loopback addresses are used.
@@ -23,9 +24,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Callable
 from datetime import datetime
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -41,12 +40,6 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--users", type=int, default=200)
-    parser.add_argument(
-        "--burst",
-        type=int,
-        default=3000,
-        help="orders accepted at once (through the service) for the fills/s phase",
-    )
     parser.add_argument("--web-workers", type=int, default=4)
     parser.add_argument("--web-threads", type=int, default=2)
     parser.add_argument("--worker-concurrency", type=int, default=2)
@@ -122,32 +115,6 @@ def drain(*, since: datetime) -> dict[str, object]:
         "drain_s": round(time.monotonic() - started, 2),
         "stuck_in_accepted": stuck,
     }
-
-
-def measure_burst(
-    count: int, symbols: list[str], start_bridge: Callable[[], object]
-) -> dict[str, object]:
-    """Accept `count` orders while no bridge runs (they wait in Kafka), then start the
-    bridge and time the drain: the pipeline's capacity with a backlog."""
-    from django.utils import timezone
-
-    from orders.services import submit_order
-    from users.models import User
-
-    users = list(User.objects.filter(email__startswith="bench"))
-    since = timezone.now()
-    started = time.monotonic()
-    for i in range(count):
-        submit_order(
-            user=users[i % len(users)],
-            symbol=symbols[i % len(symbols)],
-            side="buy",
-            quantity=Decimal(1),
-        )
-    accept_s = time.monotonic() - started
-    start_bridge()
-    result = drain(since=since)
-    return {"accepted_per_s": round(count / accept_s, 1), **result}
 
 
 def clear_celery_keys(redis_url: str, prefix: str) -> None:
@@ -273,28 +240,29 @@ def main() -> None:
         tokens = [
             create_user(email=f"bench{i}@example.com").auth_token.key for i in range(args.users)
         ]
-        burst = measure_burst(
-            args.burst,
-            symbols,
-            lambda: procs.append(
-                subprocess.Popen(
-                    [python, "manage.py", "run_bridge"], cwd=ROOT, env=env, **log("bridge")
-                )
-            ),
-        )
         connection.close()
 
-        burst_end = timezone.now()
-        writes = asyncio.run(
-            load.run(
-                "127.0.0.1",
-                args.port,
-                load.order_request(tokens, symbols),
-                connections=args.connections,
-                seconds=args.seconds,
+        def post_orders() -> load.Result:
+            make = load.order_request(tokens, symbols)
+            return asyncio.run(
+                load.run(
+                    "127.0.0.1", args.port, make, connections=args.connections, seconds=args.seconds
+                )
+            )
+
+        started = timezone.now()
+        accepts = post_orders()  # no bridge yet: the orders wait in Kafka
+        procs.append(
+            subprocess.Popen(
+                [python, "manage.py", "run_bridge"], cwd=ROOT, env=env, **log("bridge")
             )
         )
-        after_writes = drain(since=burst_end)
+        backlog = drain(since=started)
+        connection.close()
+
+        started = timezone.now()
+        writes = post_orders()
+        after_writes = drain(since=started)
         connection.close()
         reads = asyncio.run(
             load.run(
@@ -322,9 +290,10 @@ def main() -> None:
             "system": platform.platform(),
         },
         "config": vars(args) | {"database_url": "(bench database)"},
-        "pipeline_burst": burst,
-        "writes_POST_orders": writes.summary(),
-        "pipeline_after_writes": after_writes,
+        "accept_POST_orders_pipeline_stopped": accepts.summary(),
+        "pipeline_backlog": backlog,
+        "writes_POST_orders_pipeline_running": writes.summary(),
+        "pipeline_during_writes": after_writes,
         "reads_GET_orders_and_quotes": reads.summary(),
     }
     (out / "latest.json").write_text(json.dumps(report, indent=2))
