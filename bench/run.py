@@ -173,6 +173,23 @@ def main() -> None:
         [python, "manage.py", "kafka_init"], cwd=ROOT, env=env, check=True, capture_output=True
     )
     bin_dir = Path(python).parent
+
+    def celery_worker(queues: str, *options: str, log_to: str) -> subprocess.Popen[bytes]:
+        argv = [
+            python,
+            "-m",
+            "celery",
+            "-A",
+            "brokerage",
+            "worker",
+            "-Q",
+            queues,
+            *options,
+            "--loglevel",
+            env["LOG_LEVEL"],
+        ]
+        return subprocess.Popen(argv, cwd=ROOT, env=env, **log(log_to))
+
     procs += [
         subprocess.Popen(
             [
@@ -191,47 +208,18 @@ def main() -> None:
             env=env,
             **log("web"),
         ),
-        subprocess.Popen(
-            [
-                python,
-                "-m",
-                "celery",
-                "-A",
-                "brokerage",
-                "worker",
-                "-Q",
-                "orders,default",
-                "--concurrency",
-                str(args.worker_concurrency),
-                "--loglevel",
-                env["LOG_LEVEL"],
-            ],
-            cwd=ROOT,
-            env=env,
-            **log("worker"),
+        celery_worker(
+            "orders,default", "--concurrency", str(args.worker_concurrency), log_to="worker"
         ),
-        subprocess.Popen(
-            [
-                python,
-                "-m",
-                "celery",
-                "-A",
-                "brokerage",
-                "worker",
-                "-Q",
-                "notifications",
-                "--pool",
-                "threads",
-                "--concurrency",
-                "4",
-                "--hostname",
-                "notifier@%h",
-                "--loglevel",
-                env["LOG_LEVEL"],
-            ],
-            cwd=ROOT,
-            env=env,
-            **log("notifier"),
+        celery_worker(
+            "notifications",
+            "--pool",
+            "threads",
+            "--concurrency",
+            "4",
+            "--hostname",
+            "notifier@%h",
+            log_to="notifier",
         ),
     ]
     try:

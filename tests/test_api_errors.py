@@ -13,27 +13,15 @@ from rest_framework.test import APIClient
 from orders.models import Order
 from stocks.models import Stock
 from tests.factories import StockFactory, UserFactory
+from tests.helpers import ERROR_KEYS, assert_error
 from users.models import User
 
 pytestmark = pytest.mark.django_db
 
-ERROR_KEYS = {"error_code", "error_message", "error_detail"}
 FIELD_ERROR_KEYS = {"field", "code", "message"}
 
 VALID = {"symbol": "ACME", "side": "buy", "quantity": "1"}
 LIMIT = {**VALID, "type": "limit", "limit_price": "50"}
-
-
-def assert_error(resp, status: int, code: int) -> dict:
-    assert resp.status_code == status, resp.content
-    assert resp["Content-Type"].startswith("application/json"), resp["Content-Type"]
-    body = resp.json()
-    assert set(body) == ERROR_KEYS, body
-    assert body["error_code"] == code, body
-    assert isinstance(body["error_message"], str)
-    assert body["error_message"]
-    assert isinstance(body["error_detail"], list)
-    return body
 
 
 def assert_field_errors(body: dict, field: str) -> None:

@@ -8,25 +8,10 @@ from rest_framework.test import APIClient
 
 from orders.models import Order, OrderStatus
 from tests.factories import OrderFactory, PositionFactory, UserFactory
+from tests.helpers import assert_error, token_client
 from users.models import Position, User
 
 pytestmark = pytest.mark.django_db
-
-ERROR_KEYS = {"error_code", "error_message", "error_detail"}
-
-
-def assert_error(resp, status: int, code: int) -> dict:
-    assert resp.status_code == status, resp.content
-    body = resp.json()
-    assert set(body) == ERROR_KEYS, body
-    assert body["error_code"] == code, body
-    return body
-
-
-def token_client(user: User) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {user.auth_token.key}")
-    return client
 
 
 @pytest.fixture

@@ -6,30 +6,14 @@ from decimal import Decimal
 
 import pytest
 from django.utils import timezone
-from rest_framework.test import APIClient
 
 from orders.models import Fill, Order, OrderStatus
 from stocks.models import Stock
 from tests.factories import OrderFactory, PositionFactory, StockFactory, UserFactory
+from tests.helpers import assert_error, token_client
 from users.models import Position, User
 
 pytestmark = pytest.mark.django_db
-
-ERROR_KEYS = {"error_code", "error_message", "error_detail"}
-
-
-def assert_error(resp, status: int, code: int) -> dict:
-    assert resp.status_code == status, resp.content
-    body = resp.json()
-    assert set(body) == ERROR_KEYS, body
-    assert body["error_code"] == code, body
-    return body
-
-
-def token_client(user: User) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {user.auth_token.key}")
-    return client
 
 
 @pytest.fixture

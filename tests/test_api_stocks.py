@@ -8,10 +8,9 @@ from rest_framework.test import APIClient
 from orders.models import Order, OrderStatus
 from stocks.models import Stock
 from tests.factories import StockFactory, UserFactory
+from tests.helpers import assert_error
 
 pytestmark = pytest.mark.django_db
-
-ERROR_KEYS = {"error_code", "error_message", "error_detail"}
 
 NEW_STOCK = {
     "symbol": "NEWCO",
@@ -20,14 +19,6 @@ NEW_STOCK = {
     "price": "12.5",
     "amount": "300",
 }
-
-
-def assert_error(resp, status: int, code: int) -> dict:
-    assert resp.status_code == status, resp.content
-    body = resp.json()
-    assert set(body) == ERROR_KEYS, body
-    assert body["error_code"] == code, body
-    return body
 
 
 # --- reads ----------------------------------------------------------------------------

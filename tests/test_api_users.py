@@ -10,19 +10,10 @@ from rest_framework.test import APIClient
 
 from orders.models import OrderStatus
 from tests.factories import OrderFactory, PositionFactory, StockFactory, UserFactory
+from tests.helpers import assert_error
 from users.models import Position, User
 
 pytestmark = pytest.mark.django_db
-
-ERROR_KEYS = {"error_code", "error_message", "error_detail"}
-
-
-def assert_error(resp, status: int, code: int) -> dict:
-    assert resp.status_code == status, resp.content
-    body = resp.json()
-    assert set(body) == ERROR_KEYS, body
-    assert body["error_code"] == code, body
-    return body
 
 
 def signup(client: APIClient, **fields):
