@@ -1,7 +1,12 @@
+from typing import Any
+
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
+from django.http import HttpRequest
 
 from users.models import Position, User
+from users.services import create_user
 
 
 class PositionInline(admin.TabularInline):
@@ -9,6 +14,20 @@ class PositionInline(admin.TabularInline):
     extra = 0
     readonly_fields = ("stock", "quantity", "quantity_reserved", "average_cost", "realized_pnl")
     can_delete = False
+
+
+class UserCreationForm(AdminUserCreationForm):
+    """Django's form, for a user whose login is the e-mail (there is no username)."""
+
+    class Meta(AdminUserCreationForm.Meta):
+        model = User
+        fields = ("email",)
+
+
+class UserEditForm(UserChangeForm):
+    class Meta(UserChangeForm.Meta):
+        model = User
+        fields = "__all__"
 
 
 @admin.register(User)
@@ -27,4 +46,28 @@ class UserAdmin(BaseUserAdmin):
         ("Access", {"fields": ("is_active", "is_staff", "is_superuser", "groups")}),
         ("Dates", {"fields": ("date_joined", "last_login")}),
     )
-    add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "password1", "password2")}),)
+    form = UserEditForm
+    add_form = UserCreationForm
+
+    def get_inlines(self, request: HttpRequest, obj: User | None = None) -> Any:
+        return self.inlines if obj else ()  # positions appear once the account exists
+
+    def save_model(self, request: HttpRequest, obj: User, form: Any, change: bool) -> None:
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        # Through the service: token, starting cash and starter positions, as a sign-up.
+        password = form.cleaned_data.get("password1") or None
+        created = create_user(email=obj.email, password=password)
+        obj.pk = created.pk
+        obj.password = created.password
+
+    add_fieldsets = (
+        (
+            None,
+            {
+                "classes": ("wide",),
+                "fields": ("email", "usable_password", "password1", "password2"),
+            },
+        ),
+    )
