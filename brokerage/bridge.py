@@ -103,6 +103,15 @@ def _headers(msg: Message) -> dict[str, str]:
     return {name: value.decode(errors="replace") for name, value in headers if value is not None}
 
 
+def _log_assignment(consumer: Consumer, partitions: list[TopicPartition]) -> None:
+    # Several bridges in one group split the partitions; say which ones are ours.
+    logger.info("assigned %s", sorted(f"{p.topic}[{p.partition}]" for p in partitions))
+
+
+def _log_revocation(consumer: Consumer, partitions: list[TopicPartition]) -> None:
+    logger.info("revoked %s", sorted(f"{p.topic}[{p.partition}]" for p in partitions))
+
+
 class Bridge:
     def __init__(
         self,
@@ -138,7 +147,7 @@ class Bridge:
         ensure_topics()
         signal.signal(signal.SIGTERM, self.stop)
         signal.signal(signal.SIGINT, self.stop)
-        self.consumer.subscribe(topics())
+        self.consumer.subscribe(topics(), on_assign=_log_assignment, on_revoke=_log_revocation)
         logger.info("bridge consuming %s", topics())
         backoff = 0.5
         try:

@@ -4,6 +4,7 @@ poison messages and a restarted bridge.
 """
 
 import json
+import sys
 import uuid
 from decimal import Decimal
 
@@ -18,7 +19,7 @@ from brokerage.models import OutboxEvent
 from notifications.models import Notification
 from orders.models import Fill, Order, OrderStatus
 from tests.factories import StockFactory, UserFactory
-from tests.pipeline.conftest import wait_until
+from tests.pipeline.conftest import Proc, wait_until
 from users.models import User
 
 pytestmark = pytest.mark.pipeline
@@ -274,3 +275,30 @@ def test_restarted_bridge_does_not_reprocess_committed_events(trader, pipeline):
     ]
     assert executed_again == []
     assert_invariants()
+
+
+def test_two_bridges_in_one_group_share_the_partitions(pipeline, client_for):
+    user = UserFactory(cash=Decimal("100000"))
+    symbols = [f"SY{n}" for n in range(12)]  # keys that hash over every partition
+    for symbol in symbols:
+        StockFactory(symbol=symbol, price=Decimal("10.0000"), amount=Decimal("1000"))
+    api = client_for(user)
+    first = pipeline.bridge
+    second = Proc("bridge-2", [sys.executable, "manage.py", "run_bridge"], pipeline.env)
+    try:
+        second.wait_for_line("assigned ['")  # a non-empty share after the rebalance
+        mark_first, mark_second = len(first.lines), len(second.lines)
+
+        orders = [submit(api, symbol=symbol) for symbol in symbols]
+        for order_id in orders:
+            wait_for_status(api, order_id, "filled")
+
+        def handed_over(proc, since):
+            return [line for line in proc.lines[since:] if "orders-" in line and "->" in line]
+
+        assert handed_over(first, mark_first)
+        assert handed_over(second, mark_second)
+        for order_id in orders:
+            assert Fill.objects.filter(order_id=order_id).count() == 1
+    finally:
+        assert second.stop() == 0
