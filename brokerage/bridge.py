@@ -7,6 +7,7 @@ dispatch (Celery's broker is down) is not poison: nothing is committed, the cons
 rewinds to the batch's start and tries again after a backoff.
 """
 
+import functools
 import logging
 import signal
 import time
@@ -14,6 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from types import FrameType
 from typing import Any
+from uuid import UUID
 
 from celery import Task
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
@@ -24,11 +26,10 @@ from brokerage.celery import app as celery_app
 from brokerage.events import Envelope, dlq_topic, ensure_topics, get_producer, kafka_config, topics
 from brokerage.tasks import CeleryQueue
 from notifications.tasks import send_notification, send_notifications
+from orders.models import NOTIFY_STATUSES
 from orders.tasks import execute_order, execute_orders, match_resting_orders
 
 logger = logging.getLogger(__name__)
-
-ORDER_OUTCOMES = ("filled", "partially_filled", "cancelled", "expired", "rejected")
 
 
 @dataclass(frozen=True)
@@ -41,16 +42,21 @@ class Route:
 
 def routes() -> dict[tuple[str, str], Route]:
     """(topic, event_type) -> task. Topic names come from settings."""
+    return _routes(
+        settings.KAFKA_TOPIC_ORDERS, settings.KAFKA_TOPIC_PRICES, settings.KAFKA_TOPIC_NOTIFICATIONS
+    )
+
+
+@functools.cache
+def _routes(orders: str, prices: str, notifications: str) -> dict[tuple[str, str], Route]:
     table = {
-        (settings.KAFKA_TOPIC_ORDERS, "order.accepted"): Route(
+        (orders, "order.accepted"): Route(
             execute_order, ("order_id",), batch=(execute_orders, "order_ids")
         ),
-        (settings.KAFKA_TOPIC_PRICES, "stock.price_changed"): Route(
-            match_resting_orders, ("symbol",)
-        ),
+        (prices, "stock.price_changed"): Route(match_resting_orders, ("symbol",)),
     }
-    for outcome in ORDER_OUTCOMES:
-        table[(settings.KAFKA_TOPIC_NOTIFICATIONS, f"order.{outcome}")] = Route(
+    for outcome in sorted(NOTIFY_STATUSES):
+        table[(notifications, f"order.{outcome}")] = Route(
             send_notification, ("notification_id",), batch=(send_notifications, "notification_ids")
         )
     return table
@@ -79,7 +85,17 @@ def resolve(topic: str, envelope: Envelope) -> tuple[Route, dict[str, Any]]:
     missing = [name for name in route.args if name not in envelope.payload]
     if missing:
         raise ValueError(f"payload lacks {missing}")
-    return route, {name: envelope.payload[name] for name in route.args}
+    return route, {name: _checked(name, envelope.payload[name]) for name in route.args}
+
+
+def _checked(name: str, value: Any) -> Any:
+    """Ids must be UUIDs here: one bad id in a batch task would fail the whole batch."""
+    if not name.endswith("_id"):
+        return value
+    try:
+        return str(UUID(str(value)))
+    except ValueError as exc:
+        raise ValueError(f"{name} {value!r} is not a UUID") from exc
 
 
 def dispatch(topic: str, envelope: Envelope, *, headers: dict[str, str]) -> None:

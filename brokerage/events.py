@@ -21,7 +21,7 @@ from typing import Any
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import close_old_connections, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from opentelemetry import propagate
@@ -61,10 +61,14 @@ class Envelope:
             raise ValueError(f"envelope lacks {sorted(missing)}")
         if not isinstance(data["payload"], dict):
             raise ValueError("payload is not an object")
+        try:
+            version = int(data["version"])
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"bad version {data['version']!r}") from exc
         return cls(
             event_id=str(data["event_id"]),
             event_type=str(data["event_type"]),
-            version=int(data["version"]),
+            version=version,
             occurred_at=str(data["occurred_at"]),
             payload=data["payload"],
         )
@@ -169,7 +173,8 @@ def mark_published(event_ids: list[str]) -> None:
 def relay_outbox(*, limit: int = 1000) -> int:
     """Produce again the events whose delivery was never confirmed; returns how many.
 
-    Rows are locked with SKIP LOCKED, so two relays never send the same batch.
+    Rows are claimed with SKIP LOCKED and their attempts counted; two relay runs that
+    overlap may still send a row twice, which the idempotent consumers absorb.
     """
     cutoff = timezone.now() - timedelta(seconds=settings.OUTBOX_RELAY_AFTER_SECONDS)
     with transaction.atomic():
@@ -193,6 +198,7 @@ def relay_outbox(*, limit: int = 1000) -> int:
 _producer: Producer | None = None
 _producer_stop: threading.Event = threading.Event()
 _producer_lock = threading.Lock()
+_delivered_lock = threading.Lock()
 _delivered: list[str] = []
 
 
@@ -230,6 +236,7 @@ def _serve_deliveries(producer: Producer, stop: threading.Event) -> None:
     while not stop.is_set():
         producer.poll(0.1)
         try:
+            close_old_connections()  # this thread has no request cycle to do it
             mark_published(_drain_delivered())
         except Exception:  # the relay resends what stays unmarked; keep serving
             logger.exception("could not mark delivered events published")
@@ -269,11 +276,12 @@ def _on_delivery(event_id: str, err: KafkaError | None, msg: Message) -> None:
         logger.warning("event %s not delivered to %s: %s", event_id, msg.topic(), err)
         return
     metrics.EVENTS_PUBLISHED.labels(topic=msg.topic()).inc()
-    _delivered.append(event_id)
+    with _delivered_lock:  # callbacks run in the delivery thread and in flush() callers
+        _delivered.append(event_id)
 
 
 def _drain_delivered() -> list[str]:
-    with _producer_lock:
+    with _delivered_lock:
         ids = _delivered[:]
         del _delivered[:]
     return ids

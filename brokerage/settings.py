@@ -1,7 +1,8 @@
 """Settings: every value comes from the environment with a working default.
 
 `.env.example` lists them all. With no environment at all the project runs embedded:
-SQLite under `var/`, a file-based cache the processes share, Celery eager.
+SQLite under `var/`, a file-based cache the processes share, the embedded Kafka-wire
+broker on 127.0.0.1:9092, Celery over files under `var/`.
 """
 
 from decimal import Decimal

@@ -1,6 +1,7 @@
 """Notification records: created with the order change they report, delivered by a task."""
 
 import html
+import logging
 import re
 from dataclasses import dataclass
 from datetime import timedelta
@@ -19,6 +20,8 @@ from brokerage.tasks import TransientError
 from notifications import telegram_client
 from notifications.models import Notification, NotificationStatus
 from orders.models import Order, OrderStatus
+
+logger = logging.getLogger(__name__)
 
 REASONS = {
     ErrorCode.INSUFFICIENT_CASH: "the price moved beyond the reserved cash",
@@ -189,6 +192,26 @@ def _claim(notification_id: UUID) -> _Claim | None:
     return _Claim(
         token=token, chat_id=chat_id, text=notification.text, attempt=notification.attempts
     )
+
+
+RETRY_SOON_SECONDS = 1.0
+
+
+def deliver_notifications(*, notification_ids: list[UUID]) -> dict[UUID, float]:
+    """deliver_notification for the bridge's batch: what cannot be sent is skipped in one
+    statement, the rest is sent one by one. Returns the notifications to try again, with
+    the seconds to wait; each then continues as its own task, so one that must wait (or
+    fails unexpectedly) never strands the others in `pending`."""
+    later: dict[UUID, float] = {}
+    for notification_id in skip_undeliverable(notification_ids=notification_ids):
+        try:
+            deliver_notification(notification_id=notification_id)
+        except TransientError as exc:
+            later[notification_id] = getattr(exc, "countdown", RETRY_SOON_SECONDS)
+        except Exception:
+            logger.exception("delivering notification %s failed", notification_id)
+            later[notification_id] = RETRY_SOON_SECONDS
+    return later
 
 
 def skip_undeliverable(*, notification_ids: list[UUID]) -> list[UUID]:

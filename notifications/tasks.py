@@ -7,7 +7,6 @@ from brokerage.tasks import TRANSIENT_RETRY, CeleryQueue, instrumented
 # The service bounds its own retries (TELEGRAM_MAX_ATTEMPTS requests, a claim's lease),
 # so Celery must not give up first and strand a notification in `pending`.
 DELIVERY_RETRY = {**TRANSIENT_RETRY, "max_retries": None}
-RETRY_SOON_SECONDS = 1.0
 
 
 @shared_task(
@@ -33,9 +32,5 @@ def send_notifications(notification_ids: list[str]) -> None:
     from notifications import services
 
     ids = [UUID(notification_id) for notification_id in notification_ids]
-    for notification_id in services.skip_undeliverable(notification_ids=ids):
-        try:
-            services.deliver_notification(notification_id=notification_id)
-        except services.TransientError as exc:
-            countdown = getattr(exc, "countdown", RETRY_SOON_SECONDS)
-            send_notification.apply_async((str(notification_id),), countdown=countdown)
+    for notification_id, countdown in services.deliver_notifications(notification_ids=ids).items():
+        send_notification.apply_async((str(notification_id),), countdown=countdown)

@@ -62,6 +62,8 @@ TERMINAL_STATUSES = frozenset(
     {OrderStatus.FILLED, OrderStatus.CANCELLED, OrderStatus.EXPIRED, OrderStatus.REJECTED}
 )
 RESTING_STATUSES = frozenset({OrderStatus.OPEN, OrderStatus.PARTIALLY_FILLED})
+# Customers hear about these; acceptance and resting as `open` stay quiet.
+NOTIFY_STATUSES = TERMINAL_STATUSES | {OrderStatus.PARTIALLY_FILLED}
 
 
 class Order(models.Model):

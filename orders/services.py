@@ -34,6 +34,7 @@ from brokerage.events import emit
 from notifications.services import record_order_outcomes
 from orders.engine import decide
 from orders.models import (
+    NOTIFY_STATUSES,
     RESTING_STATUSES,
     TERMINAL_STATUSES,
     TRANSITIONS,
@@ -44,7 +45,7 @@ from orders.models import (
     OrderType,
     TimeInForce,
 )
-from orders.tasks import execute_order as execute_order_task
+from orders.tasks import execute_orders as execute_orders_task
 from stocks.models import Stock
 from stocks.selectors import get_stock, get_stock_quote
 from users.models import Position, User
@@ -54,8 +55,6 @@ logger = logging.getLogger(__name__)
 MATCH_BATCH = 200
 TRANSIENT_DB_ERRORS = (OperationalError, InterfaceError)
 
-# Customers hear about these; acceptance and resting as `open` stay quiet.
-NOTIFY_STATUSES = TERMINAL_STATUSES | {OrderStatus.PARTIALLY_FILLED}
 
 _STATUS_TIMESTAMP = {
     OrderStatus.FILLED: "filled_at",
@@ -551,8 +550,9 @@ def redispatch_stuck_orders() -> int:
             "pk", flat=True
         )[:1000]
     )
-    for order_id in ids:
-        execute_order_task.delay(str(order_id))
+    size = settings.KAFKA_BRIDGE_TASK_BATCH_SIZE
+    for start in range(0, len(ids), size):  # batches, as the bridge would send them
+        execute_orders_task.delay([str(order_id) for order_id in ids[start : start + size]])
     if ids:
         logger.warning("re-dispatched %d orders stuck in accepted", len(ids))
     return len(ids)

@@ -6,6 +6,8 @@ from django.http import HttpRequest
 from stocks.models import Stock
 from stocks.services import create_stock, update_stock
 
+EDITABLE = {"price", "name", "currency"}
+
 
 @admin.register(Stock)
 class StockAdmin(admin.ModelAdmin):
@@ -14,12 +16,15 @@ class StockAdmin(admin.ModelAdmin):
     readonly_fields = ("first_price", "created_at", "updated_at")
 
     def get_readonly_fields(self, request: HttpRequest, obj: Stock | None = None) -> Any:
-        return (*self.readonly_fields, "symbol") if obj else self.readonly_fields
+        # Inventory moves with every fill, so a value shown on a page is stale by the time
+        # it is saved: set it with PATCH /api/v1/stocks/{symbol} instead.
+        return (*self.readonly_fields, "symbol", "amount") if obj else self.readonly_fields
 
     def save_model(self, request: HttpRequest, obj: Stock, form: Any, change: bool) -> None:
         # Through the services, so a price edit here matches resting orders like the API.
         if change:
-            update_stock(symbol=obj.symbol, price=obj.price, amount=obj.amount, name=obj.name)
+            edited = {f: getattr(obj, f) for f in form.changed_data if f in EDITABLE}
+            update_stock(symbol=obj.symbol, **edited)
         else:
             created = create_stock(
                 symbol=obj.symbol,

@@ -49,11 +49,13 @@ def update_stock(
     price: Decimal | None = None,
     amount: Decimal | None = None,
     name: str | None = None,
+    currency: str | None = None,
 ) -> Stock:
-    """Change a stock's price, house inventory or name.
+    """Change a stock's price, house inventory, name or currency.
 
     Locks the Stock. A changed price or more inventory can make resting orders
-    marketable, so both emit `stock.price_changed`, which triggers matching.
+    marketable, so both emit `stock.price_changed` (the quote changed: price and
+    inventory are in its payload), which triggers matching.
     """
     try:
         stock = Stock.objects.select_for_update(no_key=True).get(symbol=symbol)
@@ -65,7 +67,12 @@ def update_stock(
     )
     changes = {
         field: value
-        for field, value in (("price", price), ("amount", amount), ("name", name))
+        for field, value in (
+            ("price", price),
+            ("amount", amount),
+            ("name", name),
+            ("currency", currency),
+        )
         if value is not None
     }
     for field, value in changes.items():
@@ -96,8 +103,9 @@ def update_stock_price(*, symbol: str, price: Decimal) -> Stock:
 def simulate_market_step(*, volatility: Decimal | None = None, rng: Random | None = None) -> int:
     """Move every price one random-walk step, through update_stock_price like any feed.
 
-    Each price changes by a uniform factor in [-volatility, +volatility] (at least one
-    tick, never below one tick). Returns how many prices moved.
+    Each price changes by a uniform factor in [-volatility, +volatility], rounded to the
+    tick and never below one tick (a change that rounds away moves nothing). Returns how
+    many prices moved.
     """
     volatility = settings.MARKET_SIMULATOR_VOLATILITY if volatility is None else volatility
     rng = rng or Random()

@@ -443,3 +443,16 @@ def test_positions_query_count_is_flat(client_for, user, django_assert_max_num_q
     with django_assert_max_num_queries(2):  # token+user, positions+stock
         resp = api.get("/api/v1/positions")
     assert len(resp.json()["results"]) == 15
+
+
+def test_user_list_is_paged_all_for_staff_and_only_self_for_customers(client_for, staff):
+    customers = [UserFactory() for _ in range(3)]
+
+    mine = client_for(customers[0]).get("/api/v1/users")
+    assert mine.status_code == 200, mine.content
+    assert [u["id"] for u in mine.json()["results"]] == [str(customers[0].pk)]
+
+    everyone = client_for(staff).get("/api/v1/users?page_size=2")
+    assert everyone.status_code == 200, everyone.content
+    assert len(everyone.json()["results"]) == 2
+    assert everyone.json()["next"]

@@ -1015,3 +1015,27 @@ def test_db_rejects_an_empty_fill(user, acme):
     order = OrderFactory(user=user, stock=acme)
     _violates(lambda: Fill.objects.create(order=order, quantity=0, price=D("1"), amount=0))
     _violates(lambda: Fill.objects.create(order=order, quantity=1, price=0, amount=0))
+
+
+def test_stuck_accepted_orders_are_dispatched_again_and_filled(
+    db, settings, django_capture_on_commit_callbacks
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from orders.services import redispatch_stuck_orders
+
+    StockFactory(symbol="STK", price=D("10"))
+    user = UserFactory(cash=D("1000"))
+    with django_capture_on_commit_callbacks(execute=False):  # the event never arrives
+        order = submit_order(user=user, symbol="STK", side="buy", quantity=D("2"))
+    Order.objects.filter(pk=order.pk).update(accepted_at=timezone.now() - timedelta(minutes=5))
+    fresh = submit_order(user=user, symbol="STK", side="buy", quantity=D("1"))
+
+    assert redispatch_stuck_orders() == 1
+
+    order.refresh_from_db()
+    fresh.refresh_from_db()
+    assert order.status == OrderStatus.FILLED
+    assert fresh.status == OrderStatus.ACCEPTED  # not stuck yet

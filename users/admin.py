@@ -54,7 +54,10 @@ class UserAdmin(BaseUserAdmin):
 
     def save_model(self, request: HttpRequest, obj: User, form: Any, change: bool) -> None:
         if change:
-            super().save_model(request, obj, form, change)
+            # Only the edited columns: cash is read-only here and moved by fills
+            # meanwhile, so a whole-row save could write back a stale balance.
+            columns = {f.name for f in User._meta.concrete_fields}
+            obj.save(update_fields=[f for f in form.changed_data if f in columns])
             return
         # Through the service: token, starting cash and starter positions, as a sign-up.
         password = form.cleaned_data.get("password1") or None

@@ -4,6 +4,7 @@ from typing import Any
 from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, permissions, viewsets
+from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle, BaseThrottle
@@ -25,10 +26,17 @@ class SignupThrottle(AnonRateThrottle):
     scope = "signup"
 
 
+class UserPagination(CursorPagination):
+    ordering = ("-date_joined", "-id")
+    page_size_query_param = "page_size"
+    max_page_size = 500
+
+
 class UserViewSet(viewsets.GenericViewSet):
     """Accounts. Sign-up is open and returns the API token; the rest is self or staff."""
 
     serializer_class = UserOutputSerializer
+    pagination_class = UserPagination
 
     def get_permissions(self) -> Sequence[Any]:
         if self.action == "create":
