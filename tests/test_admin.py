@@ -8,7 +8,7 @@ from django.test import Client
 
 from brokerage.models import OutboxEvent
 from stocks.models import Stock
-from tests.factories import OrderFactory, StockFactory, UserFactory
+from tests.factories import OrderFactory, UserFactory
 from users.models import User
 
 pytestmark = pytest.mark.django_db
@@ -88,4 +88,3 @@ def test_orders_are_read_only_in_the_admin(admin_client):
     page = admin_client.get(f"/admin/orders/order/{order.pk}/change/").content.decode()
     assert 'name="_save"' not in page
     assert admin_client.get("/admin/orders/order/add/").status_code == 403
-    StockFactory()  # keep factories honest about unique symbols
