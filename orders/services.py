@@ -6,7 +6,9 @@ UPDATE: they exclude each other but not the foreign-key checks of inserts that m
 reference the row, so placing an order never waits for a fill of the same stock.
 """
 
+import functools
 import logging
+import operator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
@@ -318,9 +320,10 @@ def _lock_book(order_ids: list[UUID]) -> tuple[_Book, list[Order]]:
     user_ids = {user_id for user_id, _ in peek}
     stock_ids = {stock_id for _, stock_id in peek}
     users = User.objects.select_for_update(no_key=True).filter(pk__in=user_ids).order_by("pk")
-    positions = (
+    pairs = [Q(user_id=user_id, stock_id=stock_id) for user_id, stock_id in set(peek)]
+    positions = (  # exactly the (user, stock) pairs traded, not every combination
         Position.objects.select_for_update(no_key=True)
-        .filter(user_id__in=user_ids, stock_id__in=stock_ids)
+        .filter(functools.reduce(operator.or_, pairs, Q(pk__in=[])))
         .order_by("pk")
     )
     stocks = Stock.objects.select_for_update(no_key=True).filter(pk__in=stock_ids).order_by("pk")
@@ -426,13 +429,20 @@ def _save_book(book: _Book, changed: list[Order]) -> None:
     """Write what the transaction changed in a fixed number of statements, and record
     the customers' notifications with it."""
     now = timezone.now()
+    # Only the rows of orders that changed; a still-resting order moved nothing.
+    users = {order.user_id for order in changed}
+    stocks = {order.stock_id for order in changed}
+    pairs = {(order.user_id, order.stock_id) for order in changed}
+    new = {id(p) for p in book.new_positions}
     Position.objects.bulk_create(book.new_positions)
-    db.bulk_update(User, book.users.values(), ["cash", "cash_reserved"])
-    for position in book.positions.values():
+    db.bulk_update(
+        User, [u for pk, u in book.users.items() if pk in users], ["cash", "cash_reserved"]
+    )
+    positions = [p for key, p in book.positions.items() if key in pairs and id(p) not in new]
+    for position in positions:
         position.updated_at = now
-    existing = [p for p in book.positions.values() if p not in book.new_positions]
-    db.bulk_update(Position, existing, _POSITION_FIELDS)
-    db.bulk_update(Stock, book.stocks.values(), ["amount"])
+    db.bulk_update(Position, positions, _POSITION_FIELDS)
+    db.bulk_update(Stock, [st for pk, st in book.stocks.items() if pk in stocks], ["amount"])
     for order in changed:
         order.updated_at = now
     db.bulk_update(Order, changed, _ORDER_FIELDS)
