@@ -6,6 +6,15 @@ from typing import Any, cast
 from django.db import connection, models
 
 
+def set_fields(obj: models.Model, **fields: Any) -> list[str]:
+    """Set the given fields that are not None on `obj`; return the names that were set,
+    ready for `save(update_fields=...)`."""
+    changed = [name for name, value in fields.items() if value is not None]
+    for name in changed:
+        setattr(obj, name, fields[name])
+    return changed
+
+
 def bulk_update(model: type[models.Model], objs: Iterable[models.Model], fields: list[str]) -> None:
     """Update `fields` of many rows in one statement.
 

@@ -44,7 +44,6 @@ class ErrorCode(IntEnum):
     INSUFFICIENT_LIQUIDITY = 2018
     ORDER_NOT_MARKETABLE = 2019
     USER_EXISTS = 2020
-    SERVICE_UNAVAILABLE = 2021
 
 
 class BrokerageError(Exception):
@@ -118,11 +117,6 @@ class OrderAlreadyCancelled(BrokerageError):
 class IdempotencyConflict(BrokerageError):
     code = ErrorCode.IDEMPOTENCY_CONFLICT
     http_status = status.HTTP_409_CONFLICT
-
-
-class ServiceUnavailable(BrokerageError):
-    code = ErrorCode.SERVICE_UNAVAILABLE
-    http_status = status.HTTP_503_SERVICE_UNAVAILABLE
 
 
 def error_body(code: ErrorCode, message: str, detail: list[Any] | None = None) -> dict[str, Any]:

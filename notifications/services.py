@@ -39,8 +39,7 @@ HEADLINES = {
 
 def _number(value: Decimal) -> str:
     """2.500000 -> 2.5; never scientific notation."""
-    text = f"{value.normalize():f}"
-    return text
+    return f"{value.normalize():f}"
 
 
 def render_order_message(*, order: Order, symbol: str, currency: str) -> str:

@@ -6,6 +6,7 @@ from django.core.cache import cache
 from django.db import IntegrityError, transaction
 
 from brokerage import money
+from brokerage.db import set_fields
 from brokerage.errors import StockExists, StockNotFound
 from brokerage.events import emit
 from stocks.models import Stock
@@ -65,20 +66,9 @@ def update_stock(
     rematch = (price is not None and price != stock.price) or (
         amount is not None and amount > stock.amount
     )
-    changes = {
-        field: value
-        for field, value in (
-            ("price", price),
-            ("amount", amount),
-            ("name", name),
-            ("currency", currency),
-        )
-        if value is not None
-    }
-    for field, value in changes.items():
-        setattr(stock, field, value)
-    if changes:
-        stock.save(update_fields=[*changes, "updated_at"])
+    changed = set_fields(stock, price=price, amount=amount, name=name, currency=currency)
+    if changed:
+        stock.save(update_fields=[*changed, "updated_at"])
         transaction.on_commit(lambda: cache.delete(quote_key(symbol)))
     if rematch:
         emit(

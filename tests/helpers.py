@@ -1,8 +1,13 @@
-"""Assertions and clients shared by the API tests."""
+"""Assertions and clients shared by the tests."""
 
+from collections import defaultdict
+from decimal import Decimal
+
+from django.db.models import Sum
 from rest_framework.test import APIClient
 
-from users.models import User
+from orders.models import Fill, Order
+from users.models import Position, User
 
 ERROR_KEYS = {"error_code", "error_message", "error_detail"}
 
@@ -25,3 +30,27 @@ def token_client(user: User) -> APIClient:
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {user.auth_token.key}")
     return client
+
+
+def assert_book_consistent() -> None:
+    """After the pipeline settles: fills add up to filled quantities, terminal orders hold
+    nothing, and each account's and position's reservation is what its live orders hold."""
+    filled = dict(
+        Fill.objects.values("order").annotate(total=Sum("quantity")).values_list("order", "total")
+    )
+    cash: defaultdict[object, Decimal] = defaultdict(Decimal)
+    shares: defaultdict[tuple[object, object], Decimal] = defaultdict(Decimal)
+    orders = list(Order.objects.all())
+    for order in orders:
+        assert Decimal(0) <= order.filled_quantity <= order.quantity, order.pk
+        assert filled.get(order.pk, Decimal(0)) == order.filled_quantity, order.pk
+        if order.is_terminal:
+            assert (order.reserved_cash, order.reserved_quantity) == (0, 0), order.pk
+        else:
+            cash[order.user_id] += order.reserved_cash
+            shares[(order.user_id, order.stock_id)] += order.reserved_quantity
+    user_ids = {order.user_id for order in orders}
+    for user in User.objects.filter(pk__in=user_ids):
+        assert user.cash_reserved == cash[user.pk], user.email
+    for position in Position.objects.filter(user_id__in=user_ids):
+        assert position.quantity_reserved == shares[(position.user_id, position.stock_id)]

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from rest_framework.authtoken.models import Token
 
+from brokerage.db import set_fields
 from brokerage.errors import UserExists
 from stocks.models import Stock
 from users.models import Position, User, UserType
@@ -62,17 +63,7 @@ def update_user(
     telegram_chat_id: str | None = None,
 ) -> User:
     """Change a user's profile fields; money fields are only moved by order services."""
-    changes = {
-        field: value
-        for field, value in (
-            ("name", name),
-            ("surname", surname),
-            ("telegram_chat_id", telegram_chat_id),
-        )
-        if value is not None
-    }
-    for field, value in changes.items():
-        setattr(user, field, value)
-    if changes:
-        user.save(update_fields=list(changes))
+    changed = set_fields(user, name=name, surname=surname, telegram_chat_id=telegram_chat_id)
+    if changed:
+        user.save(update_fields=changed)
     return user

@@ -10,8 +10,8 @@ from django.db.models import Count
 from orders.models import RESTING_STATUSES, TERMINAL_STATUSES, Fill, Order, OrderStatus
 from orders.services import submit_order
 from tests.factories import PositionFactory, StockFactory, UserFactory
+from tests.helpers import assert_book_consistent
 from tests.pipeline.conftest import wait_until
-from tests.pipeline.test_pipeline import assert_invariants
 
 pytestmark = pytest.mark.pipeline
 
@@ -61,4 +61,4 @@ def test_killing_worker_and_bridge_during_a_burst_loses_and_doubles_nothing(pipe
     assert most_fills is not None
     assert most_fills["n"] == 1
     assert Order.objects.filter(status=OrderStatus.FILLED).count() > BURST // 2
-    assert_invariants()
+    assert_book_consistent()

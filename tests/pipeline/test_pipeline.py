@@ -19,8 +19,8 @@ from brokerage.models import OutboxEvent
 from notifications.models import Notification
 from orders.models import Fill, Order, OrderStatus
 from tests.factories import StockFactory, UserFactory
+from tests.helpers import assert_book_consistent
 from tests.pipeline.conftest import Proc, wait_until
-from users.models import User
 
 pytestmark = pytest.mark.pipeline
 
@@ -63,21 +63,6 @@ def read_topic(topic, *, until, timeout=20.0):
     finally:
         consumer.close()
     return seen
-
-
-def assert_invariants():
-    """DESIGN.md's invariants that a single account and stock can show."""
-    for order in Order.objects.all():
-        assert Decimal(0) <= order.filled_quantity <= order.quantity
-        assert sum(f.quantity for f in order.fills.all()) == order.filled_quantity
-        if order.is_terminal:
-            assert (order.reserved_cash, order.reserved_quantity) == (0, 0), order.pk
-    for user in Order.objects.values_list("user", flat=True).distinct():
-        live = Order.objects.filter(user=user).exclude(
-            status__in=["filled", "cancelled", "expired", "rejected"]
-        )
-        reserved = sum((o.reserved_cash for o in live), Decimal(0))
-        assert User.objects.get(pk=user).cash_reserved == reserved
 
 
 @pytest.fixture
@@ -125,7 +110,7 @@ def test_order_flows_from_http_through_kafka_and_bridge_to_the_worker(trader):
     # The worker continued the request's trace: HTTP -> Kafka -> bridge -> Celery -> Kafka.
     assert dict(outcome[0].headers())["traceparent"].decode().split("-")[1] == trace_id
     assert OutboxEvent.objects.filter(published_at__isnull=True).count() == 0
-    assert_invariants()
+    assert_book_consistent()
 
 
 def test_resting_limit_order_fills_after_a_staff_price_update(trader, client_for):
@@ -138,7 +123,7 @@ def test_resting_limit_order_fills_after_a_staff_price_update(trader, client_for
 
     body = wait_for_status(api, order_id, "filled")
     assert body["average_fill_price"] == "44.5000"
-    assert_invariants()
+    assert_book_consistent()
 
 
 def test_order_accepted_while_kafka_is_down_is_relayed_later_and_filled(trader, settings):
@@ -166,7 +151,7 @@ def test_order_accepted_while_kafka_is_down_is_relayed_later_and_filled(trader, 
     assert outbox.published_at is not None
     assert outbox.attempts == 1
     assert Fill.objects.filter(order_id=order_id).count() == 1
-    assert_invariants()
+    assert_book_consistent()
 
 
 def test_the_same_orders_event_delivered_twice_fills_once(trader):
@@ -185,7 +170,7 @@ def test_the_same_orders_event_delivered_twice_fills_once(trader):
     assert Notification.objects.filter(order_id=order_id).count() == 1
     user.refresh_from_db()
     assert user.cash == Decimal("100000") - Decimal("150")
-    assert_invariants()
+    assert_book_consistent()
 
 
 def test_worker_killed_mid_task_redelivers_and_fills_once(trader, pipeline):
@@ -221,7 +206,7 @@ def test_worker_killed_mid_task_redelivers_and_fills_once(trader, pipeline):
 
     wait_for_status(api, order_id, "filled", timeout=60)
     assert Fill.objects.filter(order_id=order_id).count() == 1
-    assert_invariants()
+    assert_book_consistent()
 
 
 def test_poison_messages_go_to_the_dlq_and_good_ones_still_flow(trader, pipeline):
@@ -251,7 +236,7 @@ def test_poison_messages_go_to_the_dlq_and_good_ones_still_flow(trader, pipeline
     ]
     assert any("not JSON" in reason for reason in reasons)
     assert any("no route for 'order.teleported'" in reason for reason in reasons)
-    assert_invariants()
+    assert_book_consistent()
 
 
 def test_restarted_bridge_does_not_reprocess_committed_events(trader, pipeline):
@@ -274,7 +259,7 @@ def test_restarted_bridge_does_not_reprocess_committed_events(trader, pipeline):
         if "task=orders.execute_order" in line and any(o in line for o in first)
     ]
     assert executed_again == []
-    assert_invariants()
+    assert_book_consistent()
 
 
 def test_two_bridges_in_one_group_share_the_partitions(pipeline, client_for):
