@@ -46,8 +46,7 @@ CMD ["sh", "-c", "ruff check . && ruff format --check . && mypy . && pytest"]
 # --- runtime: web, bridge, worker, beat, management commands ---------------------------
 FROM base AS runtime
 
-# The code stays root-owned (read-only for the app user); var/ (static files, and the
-# SQLite/cache fallbacks that settings create there) is the app's.
+# The code stays root-owned (read-only for the app user); var/ (static files) is the app's.
 COPY . .
 RUN mkdir -p var && chown app:app var
 

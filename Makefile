@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt |
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: venv run migrate demo lint format typecheck test bench clean
+.PHONY: venv run lint format typecheck test bench clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -16,15 +16,10 @@ $(STAMP): requirements.txt requirements-dev.txt
 
 venv: $(STAMP)
 
-migrate: venv
-	$(BIN)/python manage.py migrate --noinput
-
-demo: migrate
-	$(BIN)/python manage.py seed_demo
-
-## Start broker, web, bridge, worker and beat with demo data; API on http://$(HOST):$(PORT)/
-run: demo
-	PATH="$(CURDIR)/$(BIN):$$PATH" WEB_HOST=$(HOST) WEB_PORT=$(PORT) $(BIN)/honcho start -f Procfile
+## PostgreSQL, Redis and Kafka from wheels (unless their URLs are set), then web, bridge,
+## workers and beat with demo data, all supervised; API on http://$(HOST):$(PORT)/
+run: venv
+	WEB_HOST=$(HOST) WEB_PORT=$(PORT) $(BIN)/python -m deploy.stack run
 
 lint: venv
 	$(BIN)/ruff check .
@@ -37,11 +32,10 @@ format: venv
 typecheck: venv
 	$(BIN)/mypy .
 
-## Lint, type-check and run the whole suite on the local PostgreSQL, Redis and broker.
-test: export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/brokerage
-test: export REDIS_URL ?= redis://127.0.0.1:6379/0
+## Lint, type-check and run the whole suite on PostgreSQL and Redis: the embedded ones
+## unless DATABASE_URL / REDIS_URL are set; the pipeline tests start their own broker.
 test: lint typecheck
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/python -m deploy.stack services postgres redis -- $(BIN)/pytest $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache .hypothesis

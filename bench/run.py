@@ -15,7 +15,6 @@ Prints a table and writes bench/results/latest.json. Only loopback addresses are
 """
 
 import argparse
-import asyncio
 import json
 import os
 import platform
@@ -32,7 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench import load  # noqa: E402
-from brokerage import embedded_kafka  # noqa: E402
+from deploy import servers  # noqa: E402
 
 
 def parse_args() -> argparse.Namespace:
@@ -128,7 +127,7 @@ def clear_celery_keys(redis_url: str, prefix: str) -> None:
 
 def main() -> None:
     args = parse_args()
-    kafka_port = embedded_kafka.free_port()
+    kafka_port = servers.free_port()
     run_id = secrets.token_hex(4)
     env = {
         **os.environ,
@@ -168,7 +167,7 @@ def main() -> None:
     def log(name: str) -> dict[str, Any]:
         return {"stdout": (out / f"{name}.log").open("w"), "stderr": subprocess.STDOUT}
 
-    procs = [embedded_kafka.start("127.0.0.1", kafka_port, **log("kafka"))]
+    procs = [servers.start_kafka(f"127.0.0.1:{kafka_port}", **log("kafka"))]
     subprocess.run(
         [python, "manage.py", "kafka_init"], cwd=ROOT, env=env, check=True, capture_output=True
     )
@@ -231,11 +230,9 @@ def main() -> None:
         connection.close()
 
         def post_orders() -> load.Result:
-            make = load.order_request(tokens, symbols)
-            return asyncio.run(
-                load.run(
-                    "127.0.0.1", args.port, make, connections=args.connections, seconds=args.seconds
-                )
+            plan = load.market_buys(tokens, symbols)
+            return load.run(
+                "127.0.0.1", args.port, plan, connections=args.connections, seconds=args.seconds
             )
 
         started = timezone.now()
@@ -252,14 +249,12 @@ def main() -> None:
         writes = post_orders()
         after_writes = drain(since=started)
         connection.close()
-        reads = asyncio.run(
-            load.run(
-                "127.0.0.1",
-                args.port,
-                load.read_request(tokens, symbols),
-                connections=args.connections,
-                seconds=args.seconds,
-            )
+        reads = load.run(
+            "127.0.0.1",
+            args.port,
+            load.reads(tokens, symbols),
+            connections=args.connections,
+            seconds=args.seconds,
         )
     finally:
         clear_celery_keys(args.redis_url, env["CELERY_KEY_PREFIX"])

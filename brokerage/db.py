@@ -18,15 +18,11 @@ def set_fields(obj: models.Model, **fields: Any) -> list[str]:
 def bulk_update(model: type[models.Model], objs: Iterable[models.Model], fields: list[str]) -> None:
     """Update `fields` of many rows in one statement.
 
-    On PostgreSQL `UPDATE ... FROM (VALUES ...)`: Django's bulk_update builds a CASE
-    expression per field and row, which costs more to build and to plan than the writes
-    themselves. Other databases get Django's version.
+    `UPDATE ... FROM (VALUES ...)`: Django's bulk_update builds a CASE expression per
+    field and row, which costs more to build and to plan than the writes themselves.
     """
     rows = list(objs)
     if not rows:
-        return
-    if connection.vendor != "postgresql":
-        model._default_manager.bulk_update(rows, fields)
         return
     meta = model._meta
     pk = cast("models.Field[Any, Any]", meta.pk)

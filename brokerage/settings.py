@@ -1,8 +1,8 @@
 """Settings: every value comes from the environment with a working default.
 
-`.env.example` lists them all. With no environment at all the project runs embedded:
-SQLite under `var/`, a file-based cache the processes share, the embedded Kafka-wire
-broker on 127.0.0.1:9092, Celery over files under `var/`.
+`.env.example` lists them all. With no environment at all the project uses the embedded
+servers that `make run` starts from wheels (deploy/servers.py): PostgreSQL, Redis (cache
+and Celery's broker) and the Kafka-wire broker, on loopback ports of their own.
 """
 
 from decimal import Decimal
@@ -76,46 +76,32 @@ TEMPLATES = [
 ]
 
 # --- database -------------------------------------------------------------------------
+# Unset URLs mean the embedded servers that `make run` starts (deploy/servers.py).
+EMBEDDED_DATABASE_URL = "postgres://postgres@127.0.0.1:54329/brokerage"
+EMBEDDED_REDIS_URL = "redis://127.0.0.1:63799/0"
+EMBEDDED_KAFKA_BOOTSTRAP_SERVERS = "127.0.0.1:9092"
+
 VAR_DIR.mkdir(exist_ok=True)
-DATABASES = {"default": env.db_url("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}")}
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # Several processes write side by side: WAL, IMMEDIATE transactions and a busy
-    # timeout instead of "database is locked". Row locks are PostgreSQL's job.
-    DATABASES["default"]["OPTIONS"] = {
-        "transaction_mode": "IMMEDIATE",
-        "timeout": 20,
-        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
-    }
-else:
-    DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
-    # A health check is one more round trip per request; off, a connection broken by a
-    # database restart fails one request and is then replaced.
-    DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("DB_CONN_HEALTH_CHECKS", default=False)
-    DATABASES["default"]["OPTIONS"] = {
-        "server_side_binding": env.bool("DB_SERVER_SIDE_BINDING", default=True)
-    }
+DATABASES = {"default": env.db_url("DATABASE_URL", default=EMBEDDED_DATABASE_URL)}
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
+# A health check is one more round trip per request; off, a connection broken by a
+# database restart fails one request and is then replaced.
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("DB_CONN_HEALTH_CHECKS", default=False)
+DATABASES["default"]["OPTIONS"] = {
+    "server_side_binding": env.bool("DB_SERVER_SIDE_BINDING", default=True)
+}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- cache ----------------------------------------------------------------------------
-REDIS_URL = env.str("REDIS_URL", default="")
-if REDIS_URL:
-    CACHES = {
-        "default": {
-            "BACKEND": "django_redis.cache.RedisCache",
-            "LOCATION": REDIS_URL,
-            "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="brokerage"),
-            "OPTIONS": {"CLIENT_CLASS": "django_redis.client.DefaultClient"},
-        }
+REDIS_URL = env.str("REDIS_URL", default=EMBEDDED_REDIS_URL)
+CACHES = {
+    "default": {
+        "BACKEND": "django_redis.cache.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="brokerage"),
+        "OPTIONS": {"CLIENT_CLASS": "django_redis.client.DefaultClient"},
     }
-else:
-    # File-based rather than local-memory: web, bridge and workers are separate
-    # processes and a price change must invalidate quotes in all of them.
-    CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
-            "LOCATION": str(VAR_DIR / "cache"),
-        }
-    }
+}
 
 # --- auth -----------------------------------------------------------------------------
 AUTH_USER_MODEL = "users.User"
@@ -193,7 +179,9 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- Kafka ----------------------------------------------------------------------------
-KAFKA_BOOTSTRAP_SERVERS = env.str("KAFKA_BOOTSTRAP_SERVERS", default="127.0.0.1:9092")
+KAFKA_BOOTSTRAP_SERVERS = env.str(
+    "KAFKA_BOOTSTRAP_SERVERS", default=EMBEDDED_KAFKA_BOOTSTRAP_SERVERS
+)
 KAFKA_TOPIC_ORDERS = env.str("KAFKA_TOPIC_ORDERS", default="orders")
 KAFKA_TOPIC_NOTIFICATIONS = env.str("KAFKA_TOPIC_NOTIFICATIONS", default="notifications")
 KAFKA_TOPIC_PRICES = env.str("KAFKA_TOPIC_PRICES", default="prices")
@@ -223,27 +211,16 @@ OUTBOX_RELAY_AFTER_SECONDS = env.float("OUTBOX_RELAY_AFTER_SECONDS", default=5.0
 OUTBOX_RELAY_INTERVAL_SECONDS = env.float("OUTBOX_RELAY_INTERVAL_SECONDS", default=5.0)
 
 # --- Celery ---------------------------------------------------------------------------
-# Redis when REDIS_URL is set; otherwise a broker that needs no server (files under var/).
-CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "filesystem://")
-if CELERY_BROKER_URL.startswith("filesystem://"):
-    _queue_dir = VAR_DIR / "celery-queue"
-    _queue_dir.mkdir(exist_ok=True)
-    CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {
-        "data_folder_in": str(_queue_dir),
-        "data_folder_out": str(_queue_dir),
-        "control_folder": str(VAR_DIR / "celery-control"),
-        "polling_interval": env.float("CELERY_FILESYSTEM_POLL_SECONDS", default=0.05),
-    }
-else:
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
+CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {
     # A task whose worker died unacked comes back after this many seconds.
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=300),
-        # How often a worker looks for such tasks (kombu's default is ~100 s).
-        "unacked_restore_interval": env.float("CELERY_RESTORE_INTERVAL_SECONDS", default=30.0),
-        "unacked_restore_throttle": 1,
-    }
-    if env.str("CELERY_KEY_PREFIX", default=""):
-        CELERY_BROKER_TRANSPORT_OPTIONS["global_keyprefix"] = env.str("CELERY_KEY_PREFIX")
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=300),
+    # How often a worker looks for such tasks (kombu's default is ~100 s).
+    "unacked_restore_interval": env.float("CELERY_RESTORE_INTERVAL_SECONDS", default=30.0),
+    "unacked_restore_throttle": 1,
+}
+if env.str("CELERY_KEY_PREFIX", default=""):
+    CELERY_BROKER_TRANSPORT_OPTIONS["global_keyprefix"] = env.str("CELERY_KEY_PREFIX")
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True

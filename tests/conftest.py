@@ -1,7 +1,6 @@
 import uuid
 
 import pytest
-from django.db import connection
 from rest_framework.test import APIClient
 
 from brokerage.celery import app as celery_app
@@ -69,8 +68,3 @@ def client_for(api_client: APIClient):  # type: ignore[no-untyped-def]
 @pytest.fixture
 def acme(db: None):  # type: ignore[no-untyped-def]
     return StockFactory(symbol="ACME", price="50.0000", amount="1000")
-
-
-postgres_only = pytest.mark.skipif(
-    connection.vendor != "postgresql", reason="needs PostgreSQL row locks (SQLite ignores them)"
-)

@@ -1,6 +1,8 @@
 """Assertions and clients shared by the tests."""
 
+import time
 from collections import defaultdict
+from collections.abc import Callable
 from decimal import Decimal
 
 from django.db.models import Sum
@@ -10,6 +12,7 @@ from orders.models import Fill, Order
 from users.models import Position, User
 
 ERROR_KEYS = {"error_code", "error_message", "error_detail"}
+DEADLINE = 30.0
 
 
 def assert_error(resp, status: int, code: int) -> dict:  # type: ignore[no-untyped-def]
@@ -54,3 +57,17 @@ def assert_book_consistent() -> None:
         assert user.cash_reserved == cash[user.pk], user.email
     for position in Position.objects.filter(user_id__in=user_ids):
         assert position.quantity_reserved == shares[(position.user_id, position.stock_id)]
+
+
+def wait_until(
+    condition: Callable[[], object], *, timeout: float = DEADLINE, what: str = "condition"
+) -> object:
+    """Poll `condition` until it is truthy; fail the test after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = condition()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(0.05)

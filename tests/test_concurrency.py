@@ -1,4 +1,4 @@
-"""Row locks under real concurrency (PostgreSQL only: SQLite ignores select_for_update).
+"""Row locks under real concurrency.
 
 These tests commit for real (`transaction=True`), so on-commit hooks run: with the
 inline event transport and Celery eager, `submit_order` executes the order in the
@@ -25,11 +25,10 @@ from brokerage.models import OutboxEvent
 from orders.models import Fill, Order, OrderStatus
 from orders.services import cancel_order, execute_order, match_resting_orders, submit_order
 from stocks.services import update_stock_price
-from tests.conftest import postgres_only
 from tests.factories import PositionFactory, StockFactory, UserFactory
 from users.models import Position
 
-pytestmark = [postgres_only, pytest.mark.django_db(transaction=True)]
+pytestmark = pytest.mark.django_db(transaction=True)
 
 D = Decimal
 THREADS = 20

@@ -16,33 +16,21 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from django.conf import settings as django_settings
 from django.db import connection
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from brokerage import embedded_kafka, events
+from brokerage import events
 from brokerage.observability import setup_tracing
+from deploy import servers
+from tests.helpers import DEADLINE, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
-DEADLINE = 30.0
-
-
-def wait_until(
-    condition: Callable[[], object], *, timeout: float = DEADLINE, what: str = "condition"
-) -> object:
-    """Poll `condition` until it is truthy; fail the test after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = condition()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.05)
 
 
 class Proc:
@@ -91,11 +79,8 @@ def kafka_bootstrap() -> Iterator[str]:
     if external:
         yield external
         return
-    port = embedded_kafka.free_port()
-    broker = embedded_kafka.start(
-        "127.0.0.1", port, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    address = f"127.0.0.1:{port}"
+    address = f"127.0.0.1:{servers.free_port()}"
+    broker = servers.start_kafka(address, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         yield address
     finally:
@@ -222,11 +207,7 @@ def pipeline_processes(
     pipeline_names: dict[str, str],
     fake_telegram: FakeTelegram,
 ) -> Iterator[Pipeline]:
-    redis_url = os.environ.get("REDIS_URL")
-    if not redis_url:
-        pytest.skip("pipeline tests need Redis as Celery's broker: set REDIS_URL")
-    if connection.vendor != "postgresql":
-        pytest.skip("pipeline tests need PostgreSQL (worker, bridge and tests share the DB)")
+    redis_url = django_settings.REDIS_URL
     db = connection.settings_dict
     database_url = (
         f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST']}:{db['PORT']}/{db['NAME']}"

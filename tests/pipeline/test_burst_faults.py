@@ -10,8 +10,7 @@ from django.db.models import Count
 from orders.models import RESTING_STATUSES, TERMINAL_STATUSES, Fill, Order, OrderStatus
 from orders.services import submit_order
 from tests.factories import PositionFactory, StockFactory, UserFactory
-from tests.helpers import assert_book_consistent
-from tests.pipeline.conftest import wait_until
+from tests.helpers import assert_book_consistent, wait_until
 
 pytestmark = pytest.mark.pipeline
 

@@ -19,8 +19,8 @@ from brokerage.models import OutboxEvent
 from notifications.models import Notification
 from orders.models import Fill, Order, OrderStatus
 from tests.factories import StockFactory, UserFactory
-from tests.helpers import assert_book_consistent
-from tests.pipeline.conftest import Proc, wait_until
+from tests.helpers import assert_book_consistent, wait_until
+from tests.pipeline.conftest import Proc
 
 pytestmark = pytest.mark.pipeline
 

@@ -14,7 +14,8 @@ from brokerage import events
 from brokerage.models import OutboxEvent
 from notifications.models import Notification, NotificationStatus
 from tests.factories import StockFactory, UserFactory
-from tests.pipeline.conftest import FakeTelegram, Pipeline, wait_until
+from tests.helpers import wait_until
+from tests.pipeline.conftest import FakeTelegram, Pipeline
 
 pytestmark = pytest.mark.pipeline
 

@@ -1,0 +1,1 @@
+"""How the project runs outside Docker: the embedded servers and their supervisor."""
