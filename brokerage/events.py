@@ -104,6 +104,15 @@ def emit(*, topic: str, event_type: str, key: str, payload: dict[str, Any]) -> O
 
 def emit_many(events: list[Event]) -> list[OutboxEvent]:
     """emit() for several events: one INSERT, one publish after commit."""
+    rows = outbox_rows(events)
+    OutboxEvent.objects.bulk_create(rows)
+    publish_on_commit(rows)
+    return rows
+
+
+def outbox_rows(events: list[Event]) -> list[OutboxEvent]:
+    """The outbox rows of `events`, unsaved: for a service that inserts them with its own
+    change (then publish_on_commit)."""
     now = timezone.now()
     headers: dict[str, str] = {}
     propagate.inject(headers)  # W3C traceparent of the request or task that emitted them
@@ -128,9 +137,11 @@ def emit_many(events: list[Event]) -> list[OutboxEvent]:
                 created_at=now,
             )
         )
-    OutboxEvent.objects.bulk_create(rows)
-    transaction.on_commit(lambda: publish(rows))
     return rows
+
+
+def publish_on_commit(rows: list[OutboxEvent]) -> None:
+    transaction.on_commit(lambda: publish(rows))
 
 
 def publish(events: list[OutboxEvent], *, wait: float = 0) -> None:

@@ -16,8 +16,8 @@ from typing import Any
 from uuid import UUID
 
 from django.conf import settings
-from django.db import InterfaceError, OperationalError, transaction
-from django.db.models import F, Q
+from django.db import IntegrityError, InterfaceError, OperationalError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from brokerage import db, metrics, money
@@ -32,7 +32,7 @@ from brokerage.errors import (
     OrderFailed,
     OrderNotFound,
 )
-from brokerage.events import emit
+from brokerage.events import Event, outbox_rows, publish_on_commit
 from notifications.services import record_order_outcomes
 from orders.engine import decide
 from orders.models import (
@@ -49,7 +49,8 @@ from orders.models import (
 )
 from orders.tasks import execute_orders as execute_orders_task
 from stocks.models import Stock
-from stocks.selectors import get_stock, get_stock_quote
+from stocks.quotes import get_stock_quote
+from stocks.selectors import get_stock
 from users.models import Position, User
 
 logger = logging.getLogger(__name__)
@@ -89,33 +90,44 @@ def check_order_shape(*, type: str, limit_price: Decimal | None) -> None:
         raise InvalidInput("A market order takes no limit_price.", field="limit_price")
 
 
-def reserve_cash(*, user_id: UUID, amount: Decimal) -> None:
-    """Reserve `amount` of the user's available cash: one UPDATE that checks, locks and
-    writes. Raises InsufficientCash (2006) with the figures."""
-    reserved = User.objects.filter(pk=user_id, cash__gte=F("cash_reserved") + amount).update(
-        cash_reserved=F("cash_reserved") + amount
+def reserve_cash(*, user_id: UUID, amount: Decimal) -> tuple[str, list[Any]]:
+    """The guard of a buy: reserve `amount` of the user's available cash, or match nothing.
+    Locks the User row (an UPDATE) for the statement it is part of."""
+    table = User._meta.db_table
+    sql = (
+        f"UPDATE {table} SET cash_reserved = cash_reserved + %s "  # noqa: S608
+        "WHERE id = %s AND cash >= cash_reserved + %s RETURNING 1"
     )
-    if not reserved:
-        available = User.objects.get(pk=user_id).available_cash
+    return sql, [amount, user_id, amount]
+
+
+def reserve_shares(*, user_id: UUID, stock_id: int, quantity: Decimal) -> tuple[str, list[Any]]:
+    """The guard of a sell: reserve `quantity` of the user's available shares, like
+    reserve_cash. Locks the Position row."""
+    table = Position._meta.db_table
+    sql = (
+        f"UPDATE {table} SET quantity_reserved = quantity_reserved + %s, updated_at = %s "  # noqa: S608
+        "WHERE user_id = %s AND stock_id = %s AND quantity >= quantity_reserved + %s RETURNING 1"
+    )
+    return sql, [quantity, timezone.now(), user_id, stock_id, quantity]
+
+
+def check_reserved(order: Order) -> None:
+    """Raise what stopped `order`'s reservation: InsufficientCash (2006) or
+    InsufficientShares (2007), with the figures."""
+    if order.side == OrderSide.BUY:
+        available = User.objects.get(pk=order.user_id).available_cash
         raise InsufficientCash(
-            "Insufficient cash for this order.", required=str(amount), available=str(available)
+            "Insufficient cash for this order.",
+            required=str(order.reserved_cash),
+            available=str(available),
         )
-
-
-def reserve_shares(*, user_id: UUID, stock: Stock, quantity: Decimal) -> None:
-    """Reserve `quantity` of the user's available shares, like reserve_cash.
-    Raises InsufficientShares (2007)."""
-    position = Position.objects.filter(user_id=user_id, stock=stock)
-    reserved = position.filter(quantity__gte=F("quantity_reserved") + quantity).update(
-        quantity_reserved=F("quantity_reserved") + quantity, updated_at=timezone.now()
+    held = Position.objects.filter(user_id=order.user_id, stock_id=order.stock_id).first()
+    raise InsufficientShares(
+        f"Insufficient {order.stock.symbol} shares for this order.",
+        required=str(order.quantity),
+        available=str(held.available_quantity if held else Decimal(0)),
     )
-    if not reserved:
-        held = position.first()
-        raise InsufficientShares(
-            f"Insufficient {stock.symbol} shares for this order.",
-            required=str(quantity),
-            available=str(held.available_quantity if held else Decimal(0)),
-        )
 
 
 def check_same_order(existing: Order, **request: Any) -> Order:
@@ -150,7 +162,6 @@ def market_buy_reservation(*, quantity: Decimal, price: Decimal) -> Decimal:
     return money.cash_reservation(quantity * price * (1 + settings.MARKET_ORDER_COLLAR))
 
 
-@transaction.atomic
 def submit_order(
     *,
     user: User,
@@ -162,34 +173,17 @@ def submit_order(
     time_in_force: str = TimeInForce.GTC,
     client_order_id: str | None = None,
 ) -> Order:
-    """Accept an order: reserve what it may spend and emit `order.accepted` for execution.
+    """Accept an order: reserve what it may spend, insert it and its `order.accepted`
+    event, in one statement (db.insert_if), so the account's row lock lasts one round trip.
 
-    Locks the User for a buy, the Position for a sell (and the User first when a
-    client_order_id is given). Raises InvalidInput (1000), StockNotFound (2005),
-    InsufficientCash (2006), InsufficientShares (2007), IdempotencyConflict (2017). The
-    same client_order_id with the same order returns the first order.
+    Locks the User for a buy, the Position for a sell. Raises InvalidInput (1000),
+    StockNotFound (2005), InsufficientCash (2006), InsufficientShares (2007),
+    IdempotencyConflict (2017). The same client_order_id with the same order returns the
+    first order: the unique (user, client_order_id) constraint is the guard.
     """
     check_order_shape(type=type, limit_price=limit_price)
     # Unlocked and possibly cached: the price only sizes a market buy's reservation.
     stock = get_stock_quote(symbol=symbol)
-    if client_order_id:
-        # Submissions with one key queue here, so the second sees the first's order.
-        User.objects.select_for_update(no_key=True).filter(pk=user.pk).values_list("pk").get()
-        existing = (
-            Order.objects.select_related("stock")
-            .filter(user=user, client_order_id=client_order_id)
-            .first()
-        )
-        if existing:
-            return check_same_order(
-                existing,
-                symbol=symbol,
-                side=side,
-                type=type,
-                quantity=quantity,
-                limit_price=limit_price,
-                time_in_force=time_in_force,
-            )
     order = Order(
         user_id=user.pk,
         stock=stock,
@@ -205,16 +199,14 @@ def submit_order(
     if side == OrderSide.BUY:
         if type == OrderType.LIMIT:
             assert limit_price is not None
-            reserve = money.cash_reservation(quantity * limit_price)
+            order.reserved_cash = money.cash_reservation(quantity * limit_price)
         else:
-            reserve = market_buy_reservation(quantity=quantity, price=stock.price)
-        reserve_cash(user_id=user.pk, amount=reserve)
-        order.reserved_cash = reserve
+            order.reserved_cash = market_buy_reservation(quantity=quantity, price=stock.price)
+        guard = reserve_cash(user_id=user.pk, amount=order.reserved_cash)
     else:
-        reserve_shares(user_id=user.pk, stock=stock, quantity=quantity)
         order.reserved_quantity = quantity
-    order.save(force_insert=True)
-    emit(
+        guard = reserve_shares(user_id=user.pk, stock_id=stock.pk, quantity=quantity)
+    event = Event(
         topic=settings.KAFKA_TOPIC_ORDERS,
         event_type="order.accepted",
         key=stock.symbol,
@@ -229,6 +221,38 @@ def submit_order(
             "limit_price": None if limit_price is None else str(limit_price),
         },
     )
+    rows = outbox_rows([event])
+
+    def replayed() -> Order | None:
+        """The order this client_order_id already placed, if it is the same order."""
+        existing = client_order_id and (
+            Order.objects.select_related("stock")
+            .filter(user_id=user.pk, client_order_id=client_order_id)
+            .first()
+        )
+        if not existing:
+            return None
+        return check_same_order(
+            existing,
+            symbol=symbol,
+            side=side,
+            type=type,
+            quantity=quantity,
+            limit_price=limit_price,
+            time_in_force=time_in_force,
+        )
+
+    try:
+        placed = db.insert_if(*guard, [order, *rows])
+    except IntegrityError:
+        if first := replayed():  # the client_order_id was taken
+            return first
+        raise
+    if not placed:
+        if first := replayed():  # a replay is answered even when the money is gone now
+            return first
+        check_reserved(order)
+    publish_on_commit(rows)
     metrics.ORDERS_SUBMITTED.labels(side=side, type=type).inc()
     return order
 

@@ -2,7 +2,6 @@ from decimal import Decimal
 from random import Random
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db import IntegrityError, transaction
 
 from brokerage import money
@@ -10,7 +9,7 @@ from brokerage.db import set_fields
 from brokerage.errors import StockExists, StockNotFound
 from brokerage.events import emit
 from stocks.models import Stock
-from stocks.selectors import quote_key
+from stocks.quotes import forget_quote
 
 MIN_TICK = money.PRICE_STEP
 
@@ -39,7 +38,7 @@ def create_stock(
     except IntegrityError as exc:  # a concurrent create won the race
         raise StockExists(f"Stock {symbol} already exists.", symbol=symbol) from exc
     # A quote cached for an earlier stock of this symbol (deleted in the admin) is stale.
-    transaction.on_commit(lambda: cache.delete(quote_key(symbol)))
+    transaction.on_commit(lambda: forget_quote(symbol))
     return stock
 
 
@@ -69,7 +68,7 @@ def update_stock(
     changed = set_fields(stock, price=price, amount=amount, name=name, currency=currency)
     if changed:
         stock.save(update_fields=[*changed, "updated_at"])
-        transaction.on_commit(lambda: cache.delete(quote_key(symbol)))
+        transaction.on_commit(lambda: forget_quote(symbol))
     if rematch:
         emit(
             topic=settings.KAFKA_TOPIC_PRICES,

@@ -5,6 +5,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from stocks import selectors, services
+from stocks.quotes import get_stock_quote
 from stocks.serializers import (
     StockCreateInputSerializer,
     StockOutputSerializer,
@@ -46,7 +47,7 @@ class StockViewSet(viewsets.GenericViewSet):
         return self.get_paginated_response(StockOutputSerializer(page, many=True).data)
 
     def retrieve(self, request: Request, symbol: str) -> Response:
-        stock = selectors.get_stock_quote(symbol=symbol.upper())
+        stock = get_stock_quote(symbol=symbol.upper())
         return Response(StockOutputSerializer(stock).data)
 
     @extend_schema(request=StockCreateInputSerializer, responses={201: StockOutputSerializer})

@@ -4,6 +4,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from brokerage.celery import app as celery_app
+from stocks import quotes
 from tests.factories import StockFactory, UserFactory
 from users.models import User
 
@@ -31,6 +32,7 @@ def _service_settings(settings):  # type: ignore[no-untyped-def]
         }
     }
     settings.AUTH_TOKEN_CACHE_SECONDS = 0
+    quotes.forget_all()  # kept per process: a quote of another test's stock is stale
     # A developer's .env may hold a real bot: ordinary tests must never reach Telegram.
     settings.TELEGRAM_BOT_TOKEN = ""
     settings.TELEGRAM_CHAT_ID = ""

@@ -3,11 +3,20 @@
 import time
 from decimal import Decimal
 
+import redis
+from django.conf import settings
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from brokerage.authentication import CachedTokenAuthentication
+from stocks import quotes
+from stocks.models import Stock
 from tests.factories import StockFactory
+from tests.helpers import wait_until
+
+
+def redis_client() -> redis.Redis:
+    return redis.Redis.from_url(settings.REDIS_URL)
 
 
 def test_a_remembered_token_saves_its_query(client_for, user, acme, settings):
@@ -46,6 +55,25 @@ def test_a_remembered_token_expires(client_for, user, settings, monkeypatch):
     monkeypatch.setattr("brokerage.authentication.time.monotonic", lambda: clock)
 
     assert api.get("/api/v1/positions").status_code == 401
+
+
+def test_a_quote_is_forgotten_when_another_process_announces_a_change(db):
+    StockFactory(symbol="QUO", price=Decimal("10.0000"))
+    quotes.get_stock_quote(symbol="QUO")  # kept, and this process now listens
+    wait_until(
+        lambda: redis_client().pubsub_numsub(quotes.channel())[0][1] > 0,
+        what="the quote listener to subscribe",
+    )
+    Stock.objects.filter(symbol="QUO").update(price=Decimal("11.0000"))
+    assert quotes.get_stock_quote(symbol="QUO").price == Decimal("10.0000")  # still kept
+
+    redis_client().publish(quotes.channel(), "QUO")  # what forget_quote sends, elsewhere
+
+    wait_until(
+        lambda: quotes.get_stock_quote(symbol="QUO").price == Decimal("11.0000"),
+        timeout=5,
+        what="the kept quote to be forgotten",
+    )
 
 
 def test_a_price_change_invalidates_the_cached_quote(

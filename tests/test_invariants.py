@@ -14,7 +14,6 @@ from typing import Any
 from uuid import UUID
 
 import pytest
-from django.core.cache import cache
 from django.db import transaction
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
@@ -29,6 +28,7 @@ from brokerage.errors import (
 )
 from orders.models import TERMINAL_STATUSES, Fill, Order, OrderSide, OrderStatus
 from orders.services import cancel_order, expire_day_orders, submit_order
+from stocks import quotes
 from stocks.models import Stock
 from stocks.services import create_stock, update_stock, update_stock_price
 from users.models import Position, User
@@ -97,7 +97,7 @@ class World:
 
 
 def open_world(balances: list[D], inventories: list[D]) -> World:
-    cache.clear()  # quotes cached by an earlier example name stocks that were rolled back
+    quotes.forget_all()  # quotes kept from an earlier example name stocks rolled back
     world = World()
     for symbol, price, amount in zip(SYMBOLS, (D("10"), D("33.3333")), inventories, strict=True):
         stock = create_stock(symbol=symbol, name=symbol, price=price, amount=amount)

@@ -24,6 +24,7 @@ from brokerage.errors import (
     OrderFailed,
     OrderNotFound,
 )
+from brokerage.models import OutboxEvent
 from orders.models import TRANSITIONS, Fill, Order, OrderStatus
 from orders.services import (
     InvalidTransition,
@@ -35,6 +36,7 @@ from orders.services import (
     transition,
 )
 from stocks.models import Stock
+from stocks.quotes import get_stock_quote
 from stocks.services import update_stock, update_stock_price
 from tests.factories import OrderFactory, PositionFactory, StockFactory, UserFactory
 from users.models import Position, User
@@ -1039,3 +1041,41 @@ def test_stuck_accepted_orders_are_dispatched_again_and_filled(
     fresh.refresh_from_db()
     assert order.status == OrderStatus.FILLED
     assert fresh.status == OrderStatus.ACCEPTED  # not stuck yet
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("side", ["buy", "sell"])
+def test_a_submission_is_one_statement(side, monkeypatch, django_assert_num_queries):
+    # Outside any transaction, as in a request: the statement is its own transaction, so
+    # the row it reserves on is locked for one round trip.
+    user = UserFactory()
+    PositionFactory(user=user, stock=StockFactory(symbol="ACME", price="50"), quantity="5")
+    get_stock_quote(symbol="ACME")  # kept by the process, as after the first order
+    published: list[object] = []
+    monkeypatch.setattr("orders.services.publish_on_commit", published.extend)
+
+    with django_assert_num_queries(1) as captured:
+        order = submit_order(user=user, symbol="ACME", side=side, quantity=D("2"))
+
+    assert captured.captured_queries[0]["sql"].startswith("WITH guard AS (UPDATE")
+    assert Order.objects.get().pk == order.pk
+    event = OutboxEvent.objects.get()
+    assert published == [event]
+    assert event.envelope["payload"]["order_id"] == str(order.pk)
+    if side == "buy":
+        assert User.objects.get(pk=user.pk).cash_reserved == order.reserved_cash > 0
+    else:
+        assert Position.objects.get(user=user).quantity_reserved == D("2")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_refused_submission_writes_nothing():
+    user = UserFactory(cash=D("10"))
+    StockFactory(symbol="ACME", price="50")
+
+    with pytest.raises(InsufficientCash):
+        submit_order(user=user, symbol="ACME", side="buy", quantity=D("1"))
+
+    assert not Order.objects.exists()
+    assert not OutboxEvent.objects.exists()
+    assert User.objects.get(pk=user.pk).cash_reserved == 0
