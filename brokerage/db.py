@@ -1,10 +1,20 @@
-"""Database helpers that the ORM has no lean spelling for."""
+"""Database helpers that the ORM has no lean spelling for.
 
-from collections.abc import Iterable
+Writes here are built as (sql, params) parts so that several of them can go to
+PostgreSQL as one statement (`write_together`): one round trip, and whatever row locks
+the statement takes are held only until the commit that follows it.
+"""
+
+from collections.abc import Iterable, Sequence
 from contextlib import nullcontext
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from django.db import connection, models, transaction
+from django.db.models.fields import AutoFieldMixin
+
+Part = tuple[str, list[Any]]
+if TYPE_CHECKING:
+    Field = models.Field[Any, Any]
 
 
 def set_fields(obj: models.Model, **fields: Any) -> list[str]:
@@ -16,54 +26,85 @@ def set_fields(obj: models.Model, **fields: Any) -> list[str]:
     return changed
 
 
-def bulk_update(model: type[models.Model], objs: Iterable[models.Model], fields: list[str]) -> None:
-    """Update `fields` of many rows in one statement.
+def _quote(name: str | None) -> str:
+    return connection.ops.quote_name(str(name))
 
-    `UPDATE ... FROM (VALUES ...)`: Django's bulk_update builds a CASE expression per
-    field and row, which costs more to build and to plan than the writes themselves.
+
+def _typed(field: "Field") -> str:
+    return f"%s::{field.db_type(connection)}"
+
+
+def update_rows(model: type[models.Model], objs: Iterable[models.Model], fields: list[str]) -> Part:
+    """`UPDATE ... FROM (VALUES ...)` of `fields` for many rows (empty if none).
+
+    Django's bulk_update builds a CASE expression per field and row, which costs more
+    to build and to plan than the writes themselves.
     """
     rows = list(objs)
     if not rows:
-        return
+        return "", []
     meta = model._meta
-    pk = cast("models.Field[Any, Any]", meta.pk)
-    columns = [cast("models.Field[Any, Any]", meta.get_field(name)) for name in fields]
-
-    def column(field: "models.Field[Any, Any]") -> str:
-        return connection.ops.quote_name(str(field.column))
-
-    assignments = ", ".join(
-        f"{column(f)} = v.{column(f)}::{f.db_type(connection)}" for f in columns
-    )
-    names = ", ".join(column(f) for f in [pk, *columns])
-    row = "(" + ", ".join(["%s"] * (len(columns) + 1)) + ")"
+    pk = cast("Field", meta.pk)
+    columns = [cast("Field", meta.get_field(name)) for name in fields]
+    assignments = ", ".join(f"{_quote(f.column)} = v.{_quote(f.column)}" for f in columns)
+    names = ", ".join(_quote(f.column) for f in [pk, *columns])
+    row = "(" + ", ".join(_typed(f) for f in [pk, *columns]) + ")"
     params: list[Any] = []
     for obj in rows:
         params.append(pk.get_db_prep_value(obj.pk, connection))
         params.extend(f.get_db_prep_save(getattr(obj, f.attname), connection) for f in columns)
     # Identifiers come from model metadata; every value is a query parameter.
     sql = (
-        f"UPDATE {connection.ops.quote_name(meta.db_table)} AS t SET {assignments} "  # noqa: S608
+        f"UPDATE {_quote(meta.db_table)} AS t SET {assignments} "  # noqa: S608
         f"FROM (VALUES {', '.join([row] * len(rows))}) AS v({names}) "
-        f"WHERE t.{column(pk)} = v.{column(pk)}::{pk.db_type(connection)}"
+        f"WHERE t.{_quote(pk.column)} = v.{_quote(pk.column)}"
     )
-    with connection.cursor() as cursor:
+    return sql, params
+
+
+def _insert_fields(meta: Any) -> list["Field"]:
+    """The columns an INSERT names: an auto-incremented key is left to the database."""
+    fields = [cast("Field", f) for f in meta.local_concrete_fields]
+    return [f for f in fields if not (f.primary_key and isinstance(f, AutoFieldMixin))]
+
+
+def _insert_values(obj: models.Model, fields: list["Field"]) -> list[Any]:
+    # pre_save sets auto_now values on `obj`, as save() would.
+    return [f.get_db_prep_save(f.pre_save(obj, add=True), connection) for f in fields]
+
+
+def insert_rows(objs: Sequence[models.Model]) -> Part:
+    """`INSERT ... VALUES` of many rows of one model (empty if none)."""
+    if not objs:
+        return "", []
+    fields = _insert_fields(objs[0]._meta)
+    row = "(" + ", ".join(_typed(f) for f in fields) + ")"
+    params = [value for obj in objs for value in _insert_values(obj, fields)]
+    columns = ", ".join(_quote(f.column) for f in fields)
+    table = _quote(objs[0]._meta.db_table)
+    return f"INSERT INTO {table} ({columns}) VALUES {', '.join([row] * len(objs))}", params  # noqa: S608
+
+
+def _run(sql: str, params: list[Any]) -> tuple[Any, ...] | None:
+    """Execute one statement; inside a transaction under a savepoint, so that a failure
+    (a constraint) leaves the caller's transaction usable. Returns its first row."""
+    savepoint = transaction.atomic() if connection.in_atomic_block else nullcontext()
+    with savepoint, connection.cursor() as cursor:
         cursor.execute(sql, params)
+        return cursor.fetchone() if cursor.description else None
 
 
-def _insert_select(obj: models.Model, source: str) -> tuple[str, list[Any]]:
-    """`INSERT INTO <obj's table> (...) SELECT <obj's values> FROM <source>`, with params.
+def write_together(parts: Iterable[Part]) -> None:
+    """Run data-modifying statements as one: `WITH w0 AS (...), w1 AS (...) SELECT 1`.
 
-    Fields get their pre_save values (auto_now and friends) set on `obj`, as save() would.
+    They see the same snapshot, so no two may touch the same row.
     """
-    meta = obj._meta
-    fields = [cast("models.Field[Any, Any]", f) for f in meta.local_concrete_fields]
-    columns = ", ".join(connection.ops.quote_name(str(f.column)) for f in fields)
-    values = ", ".join(f"%s::{f.db_type(connection)}" for f in fields)
-    params = [f.get_db_prep_save(f.pre_save(obj, add=True), connection) for f in fields]
-    table = connection.ops.quote_name(meta.db_table)
-    # Identifiers come from model metadata; every value is a query parameter.
-    return f"INSERT INTO {table} ({columns}) SELECT {values} FROM {source}", params  # noqa: S608
+    written = [(sql, params) for sql, params in parts if sql]
+    if not written:
+        return
+    ctes = ", ".join(f"w{index} AS ({sql})" for index, (sql, _) in enumerate(written))
+    with connection.cursor() as cursor:
+        cursor.execute(f"WITH {ctes} SELECT 1", [v for _, params in written for v in params])
 
 
 def insert_if(guard: str, guard_params: list[Any], objs: list[models.Model]) -> bool:
@@ -71,19 +112,19 @@ def insert_if(guard: str, guard_params: list[Any], objs: list[models.Model]) -> 
     matched, in one statement: one round trip, and the guard's row lock lasts just as
     long. Returns whether the guard matched (and so the rows were inserted).
 
-    Outside a transaction the statement is its own transaction. Inside one it runs under
-    a savepoint, so that a constraint violation leaves the caller's transaction usable.
+    Outside a transaction the statement is its own transaction.
     """
     parts, params = [f"guard AS ({guard})"], list(guard_params)
     for index, obj in enumerate(objs):
-        sql, values = _insert_select(obj, "guard")
-        parts.append(f"insert{index} AS ({sql})")
-        params.extend(values)
-    sql = f"WITH {', '.join(parts)} SELECT count(*) FROM guard"  # noqa: S608
-    savepoint = transaction.atomic() if connection.in_atomic_block else nullcontext()
-    with savepoint, connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        row = cursor.fetchone()
+        fields = _insert_fields(obj._meta)
+        values = ", ".join(_typed(f) for f in fields)
+        columns = ", ".join(_quote(f.column) for f in fields)
+        parts.append(
+            f"insert{index} AS (INSERT INTO {_quote(obj._meta.db_table)} ({columns}) "  # noqa: S608
+            f"SELECT {values} FROM guard)"
+        )
+        params.extend(_insert_values(obj, fields))
+    row = _run(f"WITH {', '.join(parts)} SELECT count(*) FROM guard", params)  # noqa: S608
     matched = bool(row and row[0])
     for obj in objs if matched else []:
         obj._state.adding = False

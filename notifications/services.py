@@ -15,7 +15,8 @@ from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError
 
 from brokerage import metrics
 from brokerage.errors import ErrorCode
-from brokerage.events import Event, emit_many
+from brokerage.events import Event, outbox_rows
+from brokerage.models import OutboxEvent
 from brokerage.tasks import TransientError
 from notifications import telegram_client
 from notifications.models import Notification, NotificationStatus
@@ -72,12 +73,11 @@ def render_order_message(*, order: Order, symbol: str, currency: str) -> str:
     return "\n".join(lines)
 
 
-def record_order_outcomes(*, orders: list[Order]) -> list[Notification]:
-    """Record the notifications owed for the orders' new statuses and emit their events.
-
-    Runs inside the caller's transaction, so a record exists iff its change does; each
-    order's `stock` must be loaded. Two statements, however many orders.
-    """
+def order_outcome_records(*, orders: list[Order]) -> tuple[list[Notification], list[OutboxEvent]]:
+    """The notifications owed for the orders' new statuses, and their outbox events,
+    unsaved: the caller writes them with the change they report (so a record exists iff
+    its change does) and publishes the events on commit. Each order's `stock` must be
+    loaded."""
     notifications = [
         Notification(
             user_id=order.user_id,
@@ -89,8 +89,7 @@ def record_order_outcomes(*, orders: list[Order]) -> list[Notification]:
         )
         for order in orders
     ]
-    Notification.objects.bulk_create(notifications)
-    emit_many(
+    events = outbox_rows(
         [
             Event(
                 topic=settings.KAFKA_TOPIC_NOTIFICATIONS,
@@ -106,7 +105,7 @@ def record_order_outcomes(*, orders: list[Order]) -> list[Notification]:
             for notification, order in zip(notifications, orders, strict=True)
         ]
     )
-    return notifications
+    return notifications, events
 
 
 # --- delivery -------------------------------------------------------------------------

@@ -1,9 +1,12 @@
 """Order services: submit, cancel, execute, match after a price change, expire.
 
-Lock order everywhere: User -> Position -> Stock -> Order (see STYLE.md). Each service
-reads unlocked to learn what to lock, locks, then re-checks. Locks are FOR NO KEY
-UPDATE: they exclude each other but not the foreign-key checks of inserts that merely
-reference the row, so placing an order never waits for a fill of the same stock.
+Lock order everywhere: Stock -> Order -> User -> Position. STYLE.md puts the accounts
+first; here they come last because every submission queues on its account's row (and a
+submission locks nothing else): taken last and written in the statement before the
+commit, an account is held for about two round trips, not a whole execution. Each
+service reads unlocked to learn what to lock, locks, then re-checks. Locks are FOR NO
+KEY UPDATE: they exclude each other but not the foreign-key checks of inserts that
+merely reference the row, so placing an order never waits for a fill of the same stock.
 """
 
 import functools
@@ -33,7 +36,7 @@ from brokerage.errors import (
     OrderNotFound,
 )
 from brokerage.events import Event, outbox_rows, publish_on_commit
-from notifications.services import record_order_outcomes
+from notifications.services import order_outcome_records
 from orders.engine import decide
 from orders.models import (
     NOTIFY_STATUSES,
@@ -332,35 +335,35 @@ class _Book:
 def _lock_book(order_ids: list[UUID]) -> tuple[_Book, list[Order]]:
     """Lock every row the live orders among `order_ids` touch, kind by kind.
 
-    Users, then Positions, then Stocks, then Orders, each kind in pk order: the same
-    global order as every other service, so batches and single orders never deadlock.
-    Returns the locked live orders oldest first (time priority).
+    Stocks, then Orders, then Users, then Positions, each kind in pk order: the lock order
+    of every service, so batches and single orders never deadlock. The account rows come
+    last because submissions queue on them: taken late, they are held for the shortest
+    time. Returns the locked live orders oldest first (time priority).
     """
-    peek = list(
-        Order.objects.filter(pk__in=order_ids)
-        .exclude(status__in=TERMINAL_STATUSES)
-        .values_list("user_id", "stock_id")
+    peek = Order.objects.filter(pk__in=order_ids).exclude(status__in=TERMINAL_STATUSES)
+    stock_ids = set(peek.values_list("stock_id", flat=True))
+    stocks = Stock.objects.select_for_update(no_key=True).filter(pk__in=stock_ids).order_by("pk")
+    book_stocks = {stock.pk: stock for stock in stocks}
+    orders = list(
+        Order.objects.select_for_update(no_key=True)
+        .filter(pk__in=order_ids, stock_id__in=book_stocks)
+        .exclude(status__in=TERMINAL_STATUSES)  # re-checked under the lock
+        .order_by("pk")
     )
-    user_ids = {user_id for user_id, _ in peek}
-    stock_ids = {stock_id for _, stock_id in peek}
-    users = User.objects.select_for_update(no_key=True).filter(pk__in=user_ids).order_by("pk")
-    pairs = [Q(user_id=user_id, stock_id=stock_id) for user_id, stock_id in set(peek)]
+    traded = {(order.user_id, order.stock_id) for order in orders}
+    users = User.objects.select_for_update(no_key=True).filter(
+        pk__in={user_id for user_id, _ in traded}
+    )
+    pairs = [Q(user_id=user_id, stock_id=stock_id) for user_id, stock_id in traded]
     positions = (  # exactly the (user, stock) pairs traded, not every combination
         Position.objects.select_for_update(no_key=True)
         .filter(functools.reduce(operator.or_, pairs, Q(pk__in=[])))
         .order_by("pk")
     )
-    stocks = Stock.objects.select_for_update(no_key=True).filter(pk__in=stock_ids).order_by("pk")
     book = _Book(
-        users={user.pk: user for user in users},
+        users={user.pk: user for user in users.order_by("pk")},
         positions={(p.user_id, p.stock_id): p for p in positions},
-        stocks={stock.pk: stock for stock in stocks},
-    )
-    orders = list(
-        Order.objects.select_for_update(no_key=True)
-        .filter(pk__in=order_ids)
-        .exclude(status__in=TERMINAL_STATUSES)  # re-checked under the lock
-        .order_by("pk")
+        stocks=book_stocks,
     )
     orders.sort(key=lambda order: order.created_at)
     for order in orders:  # share the locked instances
@@ -446,32 +449,43 @@ _ORDER_FIELDS = [
     "expired_at",
     "updated_at",
 ]
+_USER_FIELDS = ["cash", "cash_reserved"]
 _POSITION_FIELDS = ["quantity", "quantity_reserved", "average_cost", "realized_pnl", "updated_at"]
 
 
 def _save_book(book: _Book, changed: list[Order]) -> None:
-    """Write what the transaction changed in a fixed number of statements, and record
-    the customers' notifications with it."""
+    """Write what the transaction changed, with the customers' notifications and their
+    events, as one statement: the account rows locked last are released at the commit
+    right after it."""
     now = timezone.now()
     # Only the rows of orders that changed; a still-resting order moved nothing.
     users = {order.user_id for order in changed}
     stocks = {order.stock_id for order in changed}
     pairs = {(order.user_id, order.stock_id) for order in changed}
     new = {id(p) for p in book.new_positions}
-    Position.objects.bulk_create(book.new_positions)
-    db.bulk_update(
-        User, [u for pk, u in book.users.items() if pk in users], ["cash", "cash_reserved"]
-    )
     positions = [p for key, p in book.positions.items() if key in pairs and id(p) not in new]
     for position in positions:
         position.updated_at = now
-    db.bulk_update(Position, positions, _POSITION_FIELDS)
-    db.bulk_update(Stock, [st for pk, st in book.stocks.items() if pk in stocks], ["amount"])
     for order in changed:
         order.updated_at = now
-    db.bulk_update(Order, changed, _ORDER_FIELDS)
-    Fill.objects.bulk_create(book.fills)
-    record_order_outcomes(orders=[order for order in changed if order.status in NOTIFY_STATUSES])
+    notifications, events = order_outcome_records(
+        orders=[order for order in changed if order.status in NOTIFY_STATUSES]
+    )
+    db.write_together(
+        [
+            db.insert_rows(book.new_positions),
+            db.update_rows(User, [u for pk, u in book.users.items() if pk in users], _USER_FIELDS),
+            db.update_rows(Position, positions, _POSITION_FIELDS),
+            db.update_rows(
+                Stock, [st for pk, st in book.stocks.items() if pk in stocks], ["amount"]
+            ),
+            db.update_rows(Order, changed, _ORDER_FIELDS),
+            db.insert_rows(book.fills),
+            db.insert_rows(notifications),
+            db.insert_rows(events),
+        ]
+    )
+    publish_on_commit(events)
 
 
 @transaction.atomic
@@ -523,24 +537,24 @@ def execute_orders_isolated(order_ids: list[UUID]) -> int:
 def _close_order(*, order_id: UUID, status: str, actor: User | None = None) -> Order:
     """Cancel or expire a live order and release its reservation.
 
-    Locks User, Position, Order (no Stock: nothing trades). Raises OrderNotFound (2011)
+    Locks Order, User, Position (no Stock: nothing trades). Raises OrderNotFound (2011)
     when `actor` may not see the order, 2012-2014 when it is already terminal.
     """
-    peek = Order.objects.filter(pk=order_id).values("user_id", "stock_id", "side").first()
-    if peek is None or (actor is not None and not actor.is_staff and peek["user_id"] != actor.pk):
-        raise OrderNotFound("Order not found.", order_id=str(order_id))
-    user = User.objects.select_for_update(no_key=True).get(pk=peek["user_id"])
-    position = None
-    if peek["side"] == OrderSide.SELL:
-        position = Position.objects.select_for_update(no_key=True).get(
-            user=user, stock_id=peek["stock_id"]
-        )
     order = (
         Order.objects.select_for_update(no_key=True, of=("self",))
         .select_related("stock")
-        .get(pk=order_id)
+        .filter(pk=order_id)
+        .first()
     )
+    if order is None or (actor is not None and not actor.is_staff and order.user_id != actor.pk):
+        raise OrderNotFound("Order not found.", order_id=str(order_id))
     check_cancellable(order)
+    user = User.objects.select_for_update(no_key=True).get(pk=order.user_id)
+    position = None
+    if order.side == OrderSide.SELL:
+        position = Position.objects.select_for_update(no_key=True).get(
+            user=user, stock_id=order.stock_id
+        )
     positions = {(user.pk, position.stock_id): position} if position else {}
     book = _Book(users={user.pk: user}, positions=positions, stocks={})
     _finish(order, status, user, position)
