@@ -7,10 +7,26 @@ from orders.models import Fill, Order
 from users.models import User
 
 
-def list_orders(*, actor: User) -> QuerySet[Order]:
-    """Staff see every order; a customer's others' orders simply don't exist (404)."""
+def list_orders(
+    *,
+    actor: User,
+    status: str | None = None,
+    side: str | None = None,
+    symbol: str | None = None,
+    user_id: UUID | None = None,
+) -> QuerySet[Order]:
+    """Newest first. Staff see every order; a customer's others' orders simply don't
+    exist (404, or an empty list when filtered by another user_id)."""
     qs = Order.objects.select_related("stock").order_by("-created_at", "-id")
-    return qs if actor.is_staff else qs.filter(user=actor)
+    if not actor.is_staff:
+        qs = qs.filter(user=actor)
+    if user_id:
+        qs = qs.filter(user_id=user_id)
+    if status:
+        qs = qs.filter(status=status)
+    if side:
+        qs = qs.filter(side=side)
+    return qs.filter(stock__symbol=symbol) if symbol else qs
 
 
 def get_order(*, actor: User, order_id: UUID) -> Order:

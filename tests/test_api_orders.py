@@ -6,8 +6,10 @@ from decimal import Decimal
 
 import pytest
 from django.utils import timezone
+from rest_framework.serializers import ModelSerializer
 
 from orders.models import Fill, Order, OrderStatus
+from orders.serializers import OrderDetailSerializer, OrderOutputSerializer
 from stocks.models import Stock
 from tests.factories import OrderFactory, PositionFactory, StockFactory, UserFactory
 from tests.helpers import assert_error, token_client
@@ -766,3 +768,26 @@ def test_orders_without_a_key_are_never_deduplicated(place, user, acme):
     assert Order.objects.count() == 2
     user.refresh_from_db()
     assert user.cash_reserved == Decimal("360")
+
+
+@pytest.mark.parametrize("serializer", [OrderOutputSerializer, OrderDetailSerializer])
+def test_orders_are_rendered_by_hand_exactly_as_drf_would(serializer, user, acme):
+    stored = OrderFactory(
+        user=user,
+        stock=acme,
+        type="limit",
+        quantity=Decimal("1.5"),
+        limit_price=Decimal("50.5"),
+        status=OrderStatus.FILLED,
+        filled_quantity=Decimal("1.5"),
+        average_fill_price=Decimal("50.25"),
+        error_code=2018,
+        client_order_id="pinned",
+        filled_at=timezone.now(),
+    )
+    Fill.objects.create(
+        order=stored, quantity=Decimal("1.5"), price=Decimal("50.25"), amount=Decimal("75.375")
+    )
+    for order in (stored, Order.objects.select_related("stock").get(pk=stored.pk)):
+        rendered = serializer(order)
+        assert rendered.data == ModelSerializer.to_representation(rendered, order)
