@@ -8,7 +8,7 @@ then runs the scenarios in order:
 - ceiling: GET /api/health (no database, no auth) with the same server settings: what
   the server and Django cost by themselves; every other figure is also given as a
   ratio to it, since absolute figures move with the machine's other load;
-- jmx: the original system's JMeter stress plan: 5 threads x 200 loops of
+- jmx: the original system's JMeter stress plan: 5 threads x 200 (--jmx-loops) loops of
   `orders:sell`, `orders:buy` (its body), `GET /orders`, `GET /users/{id}`, every thread
   on one account; then the same plan with --jmx-users connections for --seconds;
 - accept: market buys from --connections connections for --seconds while the bridge is
@@ -53,6 +53,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--scenarios", default=",".join(SCENARIOS))
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--jmx-loops", type=int, default=200)
     parser.add_argument("--jmx-users", type=int, default=50)
     parser.add_argument("--users", type=int, default=200)
     parser.add_argument("--web-workers", type=int, default=2)
@@ -293,8 +294,8 @@ def main() -> None:
             account = create_user(email="jmx@example.com")
             started = timezone.now()
             connection.close()
-            plan = load.jmx(account.auth_token.key, str(account.pk), loops=200)
-            report["jmx_5x200"] = hit(plan, 5, seconds=float("inf"))
+            plan = load.jmx(account.auth_token.key, str(account.pk), loops=args.jmx_loops)
+            report[f"jmx_5x{args.jmx_loops}"] = hit(plan, 5, seconds=float("inf"))
             plan = load.jmx(account.auth_token.key, str(account.pk), loops=None)
             report[f"jmx_{args.jmx_users}_users"] = hit(plan, args.jmx_users)
             report["jmx_pipeline"] = drain(since=started)
