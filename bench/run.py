@@ -3,23 +3,23 @@
 Starts PostgreSQL and Redis (the embedded ones, on free ports, with their data in a
 fresh temporary folder, unless --database-url / --redis-url name others), the
 Kafka-wire broker, the web server, a Celery worker for orders and one for notifications,
-then runs the scenarios in order:
+then runs the scenarios, in this order whatever --scenarios says:
 
+- accept: market buys from --connections connections for --seconds while the bridge is
+  stopped (the HTTP side alone), then backlog: the bridge starts and the pipeline
+  executes what accept left in Kafka (fills/s from the fills' own timestamps);
 - ceiling: GET /api/health (no database, no auth) with the same server settings: what
   the server and Django cost by themselves; every other figure is also given as a
   ratio to it, since absolute figures move with the machine's other load;
 - jmx: the original system's JMeter stress plan: 5 threads x 200 (--jmx-loops) loops of
   `orders:sell`, `orders:buy` (its body), `GET /orders`, `GET /users/{id}`, every thread
   on one account; then the same plan with --jmx-users connections for --seconds;
-- accept: market buys from --connections connections for --seconds while the bridge is
-  stopped (the HTTP side alone), then backlog: the bridge starts and the pipeline
-  executes what accept left in Kafka (fills/s from the fills' own timestamps);
 - both: the same load with everything running, then the wait until all is executed;
 - reads: order lists and quotes.
 
 Each scenario reports req/s, errors, p50/p95/p99 (overall and per endpoint), the
-ratio to the ceiling, and CPU seconds per process. `--scenarios` picks some (the bridge
-starts before jmx unless accept comes first). Writes bench/results/latest.json.
+ratio to the ceiling (accept's too, measured before it), and CPU seconds per process.
+`--scenarios` picks some. Writes bench/results/latest.json.
 Loopback addresses only.
 """
 
@@ -44,7 +44,7 @@ sys.path.insert(0, str(ROOT))
 from bench import load  # noqa: E402
 from deploy import servers  # noqa: E402
 
-SCENARIOS = ["ceiling", "jmx", "accept", "both", "reads"]
+SCENARIOS = ["accept", "ceiling", "jmx", "both", "reads"]
 STALL_SECONDS = 30
 
 
@@ -284,9 +284,12 @@ def main() -> None:
         customers = [create_user(email=f"bench{i}@example.com") for i in range(args.users)]
         tokens = [customer.auth_token.key for customer in customers]
         connection.close()
-        if wanted[:1] != ["accept"]:
+        if "accept" in wanted:  # first: the bridge is not running yet
+            started = timezone.now()
+            report["accept"] = hit(load.market_buys(tokens, symbols), args.connections)
             start_bridge()
-
+            report["backlog"] = drain(since=started)
+        start_bridge()
         if "ceiling" in wanted:
             report["ceiling"] = hit(load.ceiling(), args.connections)
             ceiling = report["ceiling"]["req_per_s"]
@@ -299,13 +302,7 @@ def main() -> None:
             plan = load.jmx(account.auth_token.key, str(account.pk), loops=None)
             report[f"jmx_{args.jmx_users}_users"] = hit(plan, args.jmx_users)
             report["jmx_pipeline"] = drain(since=started)
-        if "accept" in wanted:
-            started = timezone.now()
-            report["accept"] = hit(load.market_buys(tokens, symbols), args.connections)
-            start_bridge()
-            report["backlog"] = drain(since=started)
         if "both" in wanted:
-            start_bridge()
             started = timezone.now()
             report["both"] = hit(load.market_buys(tokens, symbols), args.connections)
             report["both_pipeline"] = drain(since=started)

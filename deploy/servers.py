@@ -147,10 +147,6 @@ def postgres(url: str, data_dir: Path | None = None) -> Server:
         "-c",
         "log_checkpoints=off",
         "-c",
-        # PostgreSQL 18's default (worker) cost 5x the server CPU under this load and cut
-        # accepted orders/s by half and the backlog's fills/s by 8 (make bench).
-        "io_method=sync",
-        "-c",
         "log_line_prefix=%m ",
     ]
     return Server(
