@@ -293,6 +293,10 @@ def main() -> None:
         if "ceiling" in wanted:
             report["ceiling"] = hit(load.ceiling(), args.connections)
             ceiling = report["ceiling"]["req_per_s"]
+            if "accept" in report:
+                report["accept"]["ratio_to_ceiling"] = round(
+                    report["accept"]["req_per_s"] / ceiling, 3
+                )
         if "jmx" in wanted:
             account = create_user(email="jmx@example.com")
             started = timezone.now()
