@@ -163,6 +163,20 @@ def jmx(token: str, user_id: str, loops: int | None) -> Plan:
     return plan
 
 
+def account_reads(token: str, user_id: str) -> Plan:
+    """The jmx plan's two reads of one account, alternately, forever."""
+    cycle = [
+        ("GET /orders", request("GET", "/api/v1/orders", token)),
+        ("GET /users/{id}", request("GET", f"/api/v1/users/{user_id}", token)),
+    ]
+
+    def plan() -> Iterator[Request]:
+        while True:
+            yield from cycle
+
+    return plan
+
+
 def ceiling() -> Plan:
     """The cheapest JSON view the server has: what the server setup itself costs."""
 

@@ -15,7 +15,12 @@ then runs the scenarios, in this order whatever --scenarios says:
   `orders:sell`, `orders:buy` (its body), `GET /orders`, `GET /users/{id}`, every thread
   on one account; then the same plan with --jmx-users connections for --seconds;
 - both: the same load with everything running, then the wait until all is executed;
-- reads: order lists and quotes.
+- reads: order lists and quotes;
+- growth: the jmx plan's two reads (GET /orders, GET /users/{id}) of one account with
+  1,000 orders, then with 100,000 (copies of one cancelled order, inserted in SQL), and
+  the ratio of their p99s: reads must not slow down as history grows.
+
+`--server gunicorn` runs the web server granian replaced, for comparison.
 
 Each scenario reports req/s, errors, p50/p95/p99 (overall and per endpoint), the
 ratio to the ceiling (accept's too, measured before it), and CPU seconds per process.
@@ -35,6 +40,7 @@ import tempfile
 import time
 import urllib.request
 from datetime import datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +50,8 @@ sys.path.insert(0, str(ROOT))
 from bench import load  # noqa: E402
 from deploy import servers  # noqa: E402
 
-SCENARIOS = ["accept", "ceiling", "jmx", "both", "reads"]
+SCENARIOS = ["accept", "ceiling", "jmx", "both", "reads", "growth"]
+GROWTH = (1_000, 100_000)  # orders of one account, before and after
 STALL_SECONDS = 30
 
 
@@ -58,6 +65,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--users", type=int, default=200)
     parser.add_argument("--web-workers", type=int, default=2)
     parser.add_argument("--web-threads", type=int, default=4)
+    parser.add_argument("--server", choices=["granian", "gunicorn"], default="granian")
     parser.add_argument("--worker-concurrency", type=int, default=2)
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL"))
@@ -157,6 +165,30 @@ def drain(*, since: datetime) -> dict[str, object]:
     }
 
 
+def grow_history(user_id: str, total: int) -> None:
+    """Give the account `total` orders: copies of its first, cancelled, each older."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            INSERT INTO orders_order (id, user_id, stock_id, side, type, time_in_force,
+                quantity, limit_price, filled_quantity, status, reserved_cash,
+                reserved_quantity, created_at, accepted_at, cancelled_at, updated_at)
+            SELECT gen_random_uuid(), o.user_id, o.stock_id, o.side, o.type, o.time_in_force,
+                o.quantity, o.limit_price, 0, 'cancelled', 0, 0,
+                o.created_at - make_interval(secs => n), o.created_at - make_interval(secs => n),
+                o.created_at - make_interval(secs => n), o.created_at - make_interval(secs => n)
+            FROM (SELECT * FROM orders_order WHERE user_id = %s
+                  ORDER BY created_at LIMIT 1) AS o,
+                 generate_series(1, %s - (SELECT count(*) FROM orders_order
+                                         WHERE user_id = %s)) AS n
+            """,
+            [user_id, total, user_id],
+        )
+        cursor.execute("ANALYZE orders_order")
+
+
 def start_servers(args: argparse.Namespace, scratch: Path) -> list[subprocess.Popen[bytes]]:
     """The embedded PostgreSQL and Redis on free ports, unless URLs were given."""
     started = []
@@ -221,6 +253,7 @@ def main() -> None:
     from django.db import connection
     from django.utils import timezone
 
+    from orders.services import submit_order
     from stocks.models import Stock
     from users.services import create_user
 
@@ -241,14 +274,26 @@ def main() -> None:
         [python, "manage.py", "kafka_init"], cwd=ROOT, env=env, check=True, capture_output=True
     )
     bin_dir = Path(python).parent
-    web = [
-        str(bin_dir / "gunicorn"),
-        "brokerage.wsgi",
-        f"--bind=127.0.0.1:{args.port}",
-        f"--workers={args.web_workers}",
-        f"--threads={args.web_threads}",
-        "--log-level=warning",
-    ]
+    web = {
+        "gunicorn": [
+            str(bin_dir / "gunicorn"),
+            "brokerage.wsgi",
+            f"--bind=127.0.0.1:{args.port}",
+            f"--workers={args.web_workers}",
+            f"--threads={args.web_threads}",
+            "--log-level=warning",
+        ],
+        "granian": [
+            str(bin_dir / "granian"),
+            "--interface=wsgi",
+            "--host=127.0.0.1",
+            f"--port={args.port}",
+            f"--workers={args.web_workers}",
+            f"--blocking-threads={args.web_threads}",
+            "--log-level=warning",
+            "brokerage.wsgi:application",
+        ],
+    }[args.server]
     procs["web"] = spawn("web", web)
     procs["worker"] = spawn(
         "worker", celery_worker("orders,default", f"--concurrency={args.worker_concurrency}")
@@ -312,8 +357,35 @@ def main() -> None:
             report["both_pipeline"] = drain(since=started)
         if "reads" in wanted:
             report["reads"] = hit(load.reads(tokens, symbols), args.connections)
+        if "growth" in wanted:
+            account = create_user(email="growth@example.com")
+            submit_order(
+                user=account,
+                symbol=symbols[0],
+                side="buy",
+                type="limit",
+                quantity=Decimal(1),
+                limit_price=Decimal("0.01"),  # rests: never marketable
+            )
+            plan = load.account_reads(account.auth_token.key, str(account.pk))
+            p99 = {}
+            for total in GROWTH:
+                grow_history(str(account.pk), total)
+                connection.close()
+                report[f"growth_{total}"] = hit(plan, 5)
+                p99[total] = {
+                    label: figures["p99_ms"]
+                    for label, figures in report[f"growth_{total}"]["endpoints"].items()
+                }
+            low, high = GROWTH
+            report["growth_p99_ratio"] = {
+                label: round(p99[high][label] / p99[low][label], 2) for label in p99[low]
+            }
         connection.close()
     finally:
+        from brokerage.events import close_producer
+
+        close_producer(5)  # the growth account's order, before the broker stops
         for proc in reversed(list(procs.values())):
             proc.terminate()
         for proc in procs.values():
@@ -350,6 +422,9 @@ def print_table(report: dict[str, Any]) -> None:
                 f"fills/s, submit->fill p50 {row['submit_to_fill_p50_ms']} ms / p99 "
                 f"{row['submit_to_fill_p99_ms']} ms, stuck {len(row['stuck_in_accepted'])}"
             )
+    if "growth_p99_ratio" in report:
+        ratios = ", ".join(f"{k} {v}" for k, v in report["growth_p99_ratio"].items())
+        print(f"growth: p99 at {GROWTH[1]:,} orders / at {GROWTH[0]:,}: {ratios}")
     print("full report: bench/results/latest.json")
 
 

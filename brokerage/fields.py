@@ -1,13 +1,18 @@
-"""Column and API field shapes for money and quantities, defined once.
+"""Column and API field shapes for money and quantities, defined once, and the text
+forms hand-rendered output uses (exactly as DRF's fields would render them).
 
 Cash has 4 places, prices 4, quantities 6 (fractional shares).
 """
 
+from datetime import datetime, tzinfo
 from decimal import Decimal
 from typing import Any
 
 from django.db import models
 from rest_framework import serializers
+
+CASH_PLACES = PRICE_PLACES = Decimal("0.0001")
+QUANTITY_PLACES = Decimal("0.000001")
 
 MIN_PRICE = Decimal("0.0001")
 MIN_QUANTITY = Decimal("0.000001")
@@ -42,3 +47,17 @@ def quantity_input(*, min_value: Decimal = MIN_QUANTITY, **kwargs: Any) -> seria
 
 def money_output(**kwargs: Any) -> serializers.DecimalField:
     return serializers.DecimalField(max_digits=24, decimal_places=4, read_only=True, **kwargs)
+
+
+def decimal_text(value: Decimal | None, places: Decimal) -> str | None:
+    """As DRF renders a DecimalField with these decimal places."""
+    return None if value is None else str(value.quantize(places))
+
+
+def datetime_text(value: datetime | None, zone: tzinfo) -> str | None:
+    """As DRF renders a DateTimeField: ISO 8601 in `zone` (the current time zone, looked
+    up once per rendered object by the caller), UTC as `Z`."""
+    if value is None:
+        return None
+    text = value.astimezone(zone).isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text

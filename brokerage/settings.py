@@ -222,6 +222,10 @@ CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {
 }
 if env.str("CELERY_KEY_PREFIX", default=""):
     CELERY_BROKER_TRANSPORT_OPTIONS["global_keyprefix"] = env.str("CELERY_KEY_PREFIX")
+# Celery closes the database connection after every task unless told to reuse it, and a
+# new PostgreSQL backend costs more than an order's execution; brokerage.celery checks
+# connections before each task instead, as Django does per request.
+CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=1000)
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True

@@ -13,6 +13,7 @@ from orders import selectors, services
 from orders.filters import ORDER_FILTER_PARAMETERS, order_filters
 from orders.models import Order, OrderSide, OrderType
 from orders.serializers import (
+    ORDER_VALUES,
     LegacyCancelInputSerializer,
     LegacyOrderInputSerializer,
     OrderDetailSerializer,
@@ -55,7 +56,7 @@ class OrderViewSet(viewsets.GenericViewSet):
     @extend_schema(parameters=ORDER_FILTER_PARAMETERS)
     def list(self, request: Request) -> Response:
         orders = selectors.list_orders(actor=actor(request), **order_filters(request.query_params))
-        page = self.paginate_queryset(orders)
+        page = self.paginate_queryset(orders.values(*ORDER_VALUES))
         return self.get_paginated_response(OrderOutputSerializer(page, many=True).data)
 
     @extend_schema(

@@ -456,3 +456,36 @@ def test_user_list_is_paged_all_for_staff_and_only_self_for_customers(client_for
     assert everyone.status_code == 200, everyone.content
     assert len(everyone.json()["results"]) == 2
     assert everyone.json()["next"]
+
+
+def test_accounts_are_rendered_by_hand_exactly_as_drf_would(user, acme):
+    from rest_framework.authtoken.models import Token
+    from rest_framework.serializers import ModelSerializer
+
+    from users.selectors import get_user_detail
+    from users.serializers import (
+        PositionOutputSerializer,
+        UserCreatedSerializer,
+        UserDetailSerializer,
+        UserOutputSerializer,
+    )
+
+    PositionFactory(
+        user=user,
+        stock=acme,
+        quantity=Decimal("2.5"),
+        quantity_reserved=Decimal("0.5"),
+        average_cost=Decimal("40.1234"),
+        realized_pnl=Decimal("-3.2"),
+    )
+    OrderFactory(user=user, stock=acme, filled_at=timezone.now())
+    Token.objects.get_or_create(user=user)
+    detail = get_user_detail(actor=user, user_id=user.pk)
+
+    for serializer in (UserOutputSerializer, UserCreatedSerializer, UserDetailSerializer):
+        rendered = serializer(detail)
+        assert rendered.data == ModelSerializer.to_representation(rendered, detail)
+    (position,) = detail.position_list
+    rendered = PositionOutputSerializer(position)
+    assert rendered.data == ModelSerializer.to_representation(rendered, position)
+    assert len(UserDetailSerializer(detail).data["orders"]) == 1

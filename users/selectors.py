@@ -1,6 +1,6 @@
 from uuid import UUID
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import QuerySet
 
 from brokerage.errors import UserNotFound
 from users.models import Position, User
@@ -22,21 +22,18 @@ def get_user(*, actor: User, user_id: UUID) -> User:
 
 
 def get_user_detail(*, actor: User, user_id: UUID) -> User:
-    """The account with positions (stock joined) and its latest orders, in 3 queries.
+    """The account with its positions (stock joined) and latest orders, in 3 queries.
 
     The latest orders are an index-ordered LIMIT (order_user_newest): a prefetch of a
     slice would number every order of the account with a window function instead.
     """
     from orders.models import Order  # TODO(#9): users must not import orders
+    from orders.serializers import ORDER_VALUES  # TODO(#9): as above
 
-    positions = Position.objects.select_related("stock").order_by("id")
-    qs = list_users(actor=actor).prefetch_related(Prefetch("positions", queryset=positions))
-    try:
-        user = qs.get(pk=user_id)
-    except User.DoesNotExist as exc:
-        raise UserNotFound("User not found.", user_id=str(user_id)) from exc
-    latest = Order.objects.filter(user_id=user.pk).select_related("stock")
-    user.latest_orders = list(latest.order_by("-created_at", "-id")[:LATEST_ORDERS])  # type: ignore[attr-defined]
+    user = get_user(actor=actor, user_id=user_id)
+    user.position_list = list(list_positions(user=user).order_by("id"))  # type: ignore[attr-defined]
+    latest = Order.objects.filter(user_id=user.pk).order_by("-created_at", "-id")
+    user.latest_orders = list(latest.values(*ORDER_VALUES)[:LATEST_ORDERS])  # type: ignore[attr-defined]
     return user
 
 

@@ -1,13 +1,27 @@
+from typing import Any
+
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from brokerage import money
-from brokerage.fields import cash_input, money_output
+from brokerage.fields import (
+    CASH_PLACES,
+    PRICE_PLACES,
+    QUANTITY_PLACES,
+    cash_input,
+    datetime_text,
+    decimal_text,
+    money_output,
+)
 from orders.serializers import OrderOutputSerializer
 from users.models import Position, User
 
 
 class PositionOutputSerializer(serializers.ModelSerializer[Position]):
+    """A position; declared for the schema, rendered by hand like orders (a test pins
+    both to the same output)."""
+
     symbol = serializers.CharField(source="stock.symbol")
     available_quantity = serializers.DecimalField(max_digits=20, decimal_places=6)
     market_value = serializers.SerializerMethodField()
@@ -26,6 +40,17 @@ class PositionOutputSerializer(serializers.ModelSerializer[Position]):
         )
         read_only_fields = fields
 
+    def to_representation(self, position: Position) -> dict[str, Any]:
+        return {
+            "symbol": position.stock.symbol,
+            "quantity": decimal_text(position.quantity, QUANTITY_PLACES),
+            "available_quantity": decimal_text(position.available_quantity, QUANTITY_PLACES),
+            "average_cost": decimal_text(position.average_cost, PRICE_PLACES),
+            "market_value": self.get_market_value(position),
+            "unrealized_pnl": self.get_unrealized_pnl(position),
+            "realized_pnl": decimal_text(position.realized_pnl, CASH_PLACES),
+        }
+
     @extend_schema_field(money_output())
     def get_market_value(self, position: Position) -> str:
         return str(money.cash_amount(position.quantity * position.stock.price))
@@ -38,6 +63,8 @@ class PositionOutputSerializer(serializers.ModelSerializer[Position]):
 
 
 class UserOutputSerializer(serializers.ModelSerializer[User]):
+    """An account; declared for the schema, rendered by hand (pinned by a test)."""
+
     available_cash = serializers.DecimalField(max_digits=20, decimal_places=4)
 
     class Meta:
@@ -56,9 +83,26 @@ class UserOutputSerializer(serializers.ModelSerializer[User]):
         )
         read_only_fields = fields
 
+    def to_representation(self, user: User) -> dict[str, Any]:
+        return {
+            "id": str(user.pk),
+            "name": user.name,
+            "surname": user.surname,
+            "email": user.email,
+            "type": user.type,
+            "cash": decimal_text(user.cash, CASH_PLACES),
+            "available_cash": decimal_text(user.available_cash, CASH_PLACES),
+            "telegram_chat_id": user.telegram_chat_id,
+            "is_staff": user.is_staff,
+            "date_joined": datetime_text(user.date_joined, timezone.get_current_timezone()),
+        }
+
 
 class UserCreatedSerializer(UserOutputSerializer):
     token = serializers.CharField(source="auth_token.key")
+
+    def to_representation(self, user: User) -> dict[str, Any]:
+        return {**super().to_representation(user), "token": user.auth_token.key}
 
     class Meta(UserOutputSerializer.Meta):
         fields = (*UserOutputSerializer.Meta.fields, "token")
@@ -66,8 +110,17 @@ class UserCreatedSerializer(UserOutputSerializer):
 
 
 class UserDetailSerializer(UserOutputSerializer):
-    positions = PositionOutputSerializer(many=True)
+    positions = PositionOutputSerializer(many=True, source="position_list")
     orders = OrderOutputSerializer(many=True, source="latest_orders")
+
+    def to_representation(self, user: User) -> dict[str, Any]:
+        position, order = PositionOutputSerializer(), OrderOutputSerializer()
+        positions, orders = user.position_list, user.latest_orders  # type: ignore[attr-defined]
+        return {
+            **super().to_representation(user),
+            "positions": [position.to_representation(p) for p in positions],
+            "orders": [order.to_representation(o) for o in orders],
+        }
 
     class Meta(UserOutputSerializer.Meta):
         fields = (*UserOutputSerializer.Meta.fields, "positions", "orders")
