@@ -20,6 +20,12 @@ then runs the scenarios, in this order whatever --scenarios says:
   1,000 orders, then with 100,000 (copies of one cancelled order, inserted in SQL), and
   the ratio of their p99s: reads must not slow down as history grows.
 
+With --url (or BENCH_URL), e.g. `make bench BENCH_ARGS="--url http://127.0.0.1:8000"`
+against `make run`, nothing is started: ceiling and jmx run against that server, on an
+account the bench signs up through the API, and the pipeline is followed through the
+API (orders still `accepted` after STALL_SECONDS are reported stuck); CPU is then the
+load generator's only.
+
 `--server gunicorn` runs the web server granian replaced, for comparison.
 
 Each scenario reports req/s, errors, p50/p95/p99 (overall and per endpoint), the
@@ -38,6 +44,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 import urllib.request
 from datetime import datetime
 from decimal import Decimal
@@ -68,6 +75,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--server", choices=["granian", "gunicorn"], default="granian")
     parser.add_argument("--worker-concurrency", type=int, default=2)
     parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--url", default=os.environ.get("BENCH_URL"))
     parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL"))
     parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL"))
     return parser.parse_args()
@@ -218,8 +226,61 @@ def start_server(server: servers.Server) -> subprocess.Popen[bytes]:
     return proc
 
 
+def api(url: str, method: str, path: str, token: str | None = None, body: object = None) -> Any:
+    headers = {"Content-Type": "application/json", "Accept": "application/json"}
+    if token:
+        headers["Authorization"] = f"Token {token}"
+    data = None if body is None else json.dumps(body).encode()
+    req = urllib.request.Request(url + path, data=data, headers=headers, method=method)
+    with urllib.request.urlopen(req, timeout=30) as resp:
+        return json.loads(resp.read())
+
+
+def against(args: argparse.Namespace) -> dict[str, Any]:
+    """ceiling and jmx against a running server (make run), followed through its API."""
+    parts = urllib.parse.urlsplit(args.url)
+    host, port = parts.hostname or "127.0.0.1", parts.port or 80
+    report: dict[str, Any] = {"config": vars(args)}
+
+    def hit(plan: load.Plan, connections: int, seconds: float = args.seconds) -> dict[str, Any]:
+        cpu = CpuMeter({})
+        result = load.run(host, port, plan, connections=connections, seconds=seconds)
+        return measured(result, report.get("ceiling", {}).get("req_per_s"), cpu)
+
+    report["ceiling"] = hit(load.ceiling(), args.connections)
+    email = f"bench-{secrets.token_hex(4)}@example.com"
+    account = api(args.url, "POST", "/api/v1/users", body={"name": "Bench", "email": email})
+    token, user_id = account["token"], account["id"]
+    report[f"jmx_5x{args.jmx_loops}"] = hit(
+        load.jmx(token, user_id, loops=args.jmx_loops), 5, seconds=float("inf")
+    )
+    report[f"jmx_{args.jmx_users}_users"] = hit(load.jmx(token, user_id, None), args.jmx_users)
+    started = last_progress = time.monotonic()
+    left = None
+    while time.monotonic() - last_progress < STALL_SECONDS:
+        page = api(args.url, "GET", "/api/v1/orders?status=accepted&page_size=500", token)
+        now_left = len(page["results"])
+        if not now_left:
+            break
+        if left is None or now_left < left:
+            left, last_progress = now_left, time.monotonic()
+        time.sleep(0.5)  # polling the API for progress
+    report["jmx_pipeline_api"] = {
+        "accepted_left": now_left,
+        "drain_s": round(time.monotonic() - started, 2),
+    }
+    return report
+
+
 def main() -> None:
     args = parse_args()
+    if args.url:
+        report = against(args)
+        (ROOT / "bench" / "results").mkdir(exist_ok=True)
+        (ROOT / "bench" / "results" / "latest.json").write_text(json.dumps(report, indent=2))
+        print_table(report)
+        print(f"jmx pipeline: {report['jmx_pipeline_api']}")
+        return
     wanted = [name.strip() for name in args.scenarios.split(",") if name.strip()]
     scratch = Path(tempfile.mkdtemp(prefix="brokerage-bench-"))
     scratch.chmod(0o755)  # PostgreSQL's account must reach its data folder
