@@ -35,7 +35,7 @@ class OrderStatus(models.TextChoices):
     REJECTED = "rejected"
 
 
-# Every status change goes through this table (orders.services.transition).
+# Every status change goes through this table (transition, below).
 TRANSITIONS: dict[str, set[str]] = {
     OrderStatus.ACCEPTED: {
         OrderStatus.OPEN,
@@ -162,3 +162,24 @@ class Fill(models.Model):
 
     def __str__(self) -> str:
         return f"{self.quantity} @ {self.price}"
+
+
+_STATUS_TIMESTAMP = {
+    OrderStatus.FILLED: "filled_at",
+    OrderStatus.CANCELLED: "cancelled_at",
+    OrderStatus.EXPIRED: "expired_at",
+}
+
+
+class InvalidTransition(RuntimeError):
+    pass
+
+
+def transition(order: Order, status: str) -> None:
+    """Move `order` to `status` through the one transition table, stamping the time."""
+    if status not in TRANSITIONS.get(order.status, set()):
+        raise InvalidTransition(f"order {order.pk}: {order.status} -> {status}")
+    order.status = status
+    stamp = _STATUS_TIMESTAMP.get(OrderStatus(status))
+    if stamp:
+        setattr(order, stamp, timezone.now())

@@ -10,25 +10,25 @@ from brokerage.tasks import TRANSIENT_RETRY, CeleryQueue, instrumented
 @shared_task(name="orders.execute_order", queue=CeleryQueue.ORDERS, **TRANSIENT_RETRY)
 @instrumented
 def execute_order(order_id: str) -> None:
-    from orders import services  # services import this module to dispatch
+    from orders import execution  # services import this module to dispatch
 
-    services.execute_order(order_id=UUID(order_id))
+    execution.execute_order(order_id=UUID(order_id))
 
 
 @shared_task(name="orders.execute_orders", queue=CeleryQueue.ORDERS, **TRANSIENT_RETRY)
 @instrumented
 def execute_orders(order_ids: list[str]) -> int:
-    from orders import services
+    from orders import execution
 
-    return services.execute_orders_isolated([UUID(order_id) for order_id in order_ids])
+    return execution.execute_orders_isolated(order_ids=[UUID(order_id) for order_id in order_ids])
 
 
 @shared_task(name="orders.match_resting_orders", queue=CeleryQueue.ORDERS, **TRANSIENT_RETRY)
 @instrumented
 def match_resting_orders(symbol: str) -> int:
-    from orders import services
+    from orders import execution
 
-    return services.match_resting_orders(symbol=symbol)
+    return execution.match_resting_orders(symbol=symbol)
 
 
 @shared_task(name="orders.expire_day_orders", queue=CeleryQueue.DEFAULT, **TRANSIENT_RETRY)

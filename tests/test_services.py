@@ -25,16 +25,9 @@ from brokerage.errors import (
     OrderNotFound,
 )
 from brokerage.models import OutboxEvent
-from orders.models import TRANSITIONS, Fill, Order, OrderStatus
-from orders.services import (
-    InvalidTransition,
-    cancel_order,
-    execute_order,
-    expire_day_orders,
-    match_resting_orders,
-    submit_order,
-    transition,
-)
+from orders.execution import execute_order, match_resting_orders
+from orders.models import TRANSITIONS, Fill, InvalidTransition, Order, OrderStatus, transition
+from orders.services import cancel_order, expire_day_orders, submit_order
 from stocks.models import Stock
 from stocks.quotes import get_stock_quote
 from stocks.services import update_stock, update_stock_price

@@ -1,0 +1,335 @@
+"""Order execution: lock the rows an order batch touches, fill, rest or cancel each order
+against the house at its stock's price (orders.engine.decide), write the batch at once.
+
+Lock order everywhere: Stock -> Order -> User -> Position. STYLE.md puts the accounts
+first; here they come last because every submission queues on its account's row (and a
+submission locks nothing else): taken last and written in the statement before the
+commit, an account is held for about two round trips, not a whole execution. Each
+service reads unlocked to learn what to lock, locks, then re-checks. Locks are FOR NO
+KEY UPDATE: they exclude each other but not the foreign-key checks of inserts that
+merely reference the row, so placing an order never waits for a fill of the same stock.
+"""
+
+import functools
+import logging
+import operator
+from dataclasses import dataclass, field
+from decimal import Decimal
+from uuid import UUID
+
+from django.db import InterfaceError, OperationalError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from brokerage import db, metrics, money
+from brokerage.errors import ErrorCode
+from brokerage.events import publish_on_commit
+from notifications.services import order_outcome_records
+from orders.engine import decide
+from orders.models import (
+    NOTIFY_STATUSES,
+    RESTING_STATUSES,
+    TERMINAL_STATUSES,
+    Fill,
+    Order,
+    OrderSide,
+    OrderStatus,
+    OrderType,
+    transition,
+)
+from stocks.models import Stock
+from stocks.selectors import get_stock
+from users.models import Position, User
+
+logger = logging.getLogger(__name__)
+
+MATCH_BATCH = 200
+TRANSIENT_DB_ERRORS = (OperationalError, InterfaceError)
+
+
+def _release_reservation(order: Order, user: User, position: Position | None) -> None:
+    """Give back what a terminal order still holds."""
+    if order.reserved_cash:
+        user.cash_reserved -= order.reserved_cash
+        order.reserved_cash = Decimal("0")
+    if order.reserved_quantity:
+        assert position is not None
+        position.quantity_reserved -= order.reserved_quantity
+        order.reserved_quantity = Decimal("0")
+
+
+def _apply_buy_fill(
+    order: Order,
+    user: User,
+    position: Position,
+    quantity: Decimal,
+    price: Decimal,
+    cost: Decimal,
+    rests: bool,
+) -> None:
+    keep = Decimal("0")
+    if rests:
+        assert order.limit_price is not None
+        remaining = order.remaining_quantity - quantity
+        keep = max(
+            Decimal("0"),
+            min(money.cash_reservation(remaining * order.limit_price), order.reserved_cash - cost),
+        )
+    user.cash -= cost
+    user.cash_reserved -= order.reserved_cash - keep
+    order.reserved_cash = keep
+    held = position.quantity
+    position.quantity = held + quantity
+    position.average_cost = money.price(
+        (held * position.average_cost + quantity * price) / position.quantity
+    )
+
+
+def _apply_sell_fill(
+    order: Order, user: User, position: Position, quantity: Decimal, proceeds: Decimal
+) -> None:
+    user.cash += proceeds
+    position.quantity -= quantity
+    position.quantity_reserved -= quantity
+    order.reserved_quantity -= quantity
+    position.realized_pnl += proceeds - money.cash_amount(quantity * position.average_cost)
+    if position.quantity == 0:
+        position.average_cost = Decimal("0")
+
+
+@dataclass
+class Book:
+    """The rows one execution transaction holds locked, changed in memory, saved once."""
+
+    users: dict[UUID, User]
+    positions: dict[tuple[UUID, int], Position]
+    stocks: dict[int, Stock]
+    new_positions: list[Position] = field(default_factory=list)
+    fills: list[Fill] = field(default_factory=list)
+    orders: list[Order] = field(default_factory=list)
+
+    def position(self, user: User, stock: Stock) -> Position:
+        key = (user.pk, stock.pk)
+        if key not in self.positions:  # a first buy: created under the user's lock
+            self.positions[key] = Position(user=user, stock=stock)
+            self.new_positions.append(self.positions[key])
+        return self.positions[key]
+
+
+def lock_book(order_ids: list[UUID]) -> tuple[Book, list[Order]]:
+    """Lock every row the live orders among `order_ids` touch, kind by kind.
+
+    Stocks, then Orders, then Users, then Positions, each kind in pk order: the lock order
+    of every service, so batches and single orders never deadlock. The account rows come
+    last because submissions queue on them: taken late, they are held for the shortest
+    time. Returns the locked live orders oldest first (time priority).
+    """
+    peek = Order.objects.filter(pk__in=order_ids).exclude(status__in=TERMINAL_STATUSES)
+    stock_ids = set(peek.values_list("stock_id", flat=True))
+    stocks = Stock.objects.select_for_update(no_key=True).filter(pk__in=stock_ids).order_by("pk")
+    book_stocks = {stock.pk: stock for stock in stocks}
+    orders = list(
+        Order.objects.select_for_update(no_key=True)
+        .filter(pk__in=order_ids, stock_id__in=book_stocks)
+        .exclude(status__in=TERMINAL_STATUSES)  # re-checked under the lock
+        .order_by("pk")
+    )
+    traded = {(order.user_id, order.stock_id) for order in orders}
+    users = User.objects.select_for_update(no_key=True).filter(
+        pk__in={user_id for user_id, _ in traded}
+    )
+    pairs = [Q(user_id=user_id, stock_id=stock_id) for user_id, stock_id in traded]
+    positions = (  # exactly the (user, stock) pairs traded, not every combination
+        Position.objects.select_for_update(no_key=True)
+        .filter(functools.reduce(operator.or_, pairs, Q(pk__in=[])))
+        .order_by("pk")
+    )
+    book = Book(
+        users={user.pk: user for user in users.order_by("pk")},
+        positions={(p.user_id, p.stock_id): p for p in positions},
+        stocks=book_stocks,
+    )
+    orders.sort(key=lambda order: order.created_at)
+    for order in orders:  # share the locked instances
+        order.user = book.users[order.user_id]
+        order.stock = book.stocks[order.stock_id]
+    return book, orders
+
+
+def _execute(order: Order, book: Book) -> bool:
+    """Fill, rest or cancel one locked order in memory; False if nothing changed."""
+    user, stock = order.user, order.stock
+    decision = decide(
+        side=order.side,
+        type=order.type,
+        time_in_force=order.time_in_force,
+        remaining=order.remaining_quantity,
+        limit_price=order.limit_price,
+        price=stock.price,
+        inventory=stock.amount,
+    )
+    quantity, fill_price = decision.fill_quantity, stock.price
+    if quantity == 0 and decision.rests and order.status in RESTING_STATUSES:
+        return False  # still waiting for its price
+    position = book.positions.get((user.pk, stock.pk))
+    if quantity > 0:
+        amount = money.cash_amount(quantity * fill_price)
+        if order.side == OrderSide.BUY:
+            if order.type == OrderType.MARKET and amount > order.reserved_cash:
+                # The price moved past the collar since submission.
+                finish(order, OrderStatus.REJECTED, user, position, ErrorCode.INSUFFICIENT_CASH)
+                return True
+            if order.type == OrderType.LIMIT:
+                # Fills rounded one by one may exceed the reservation by rounding
+                # ticks; the customer never pays more than was reserved.
+                amount = min(amount, order.reserved_cash)
+            position = book.position(user, stock)
+            _apply_buy_fill(order, user, position, quantity, fill_price, amount, decision.rests)
+            stock.amount -= quantity
+        else:
+            assert position is not None
+            _apply_sell_fill(order, user, position, quantity, amount)
+            stock.amount += quantity
+        previously = order.filled_quantity
+        order.filled_quantity += quantity
+        order.average_fill_price = money.price(
+            (previously * (order.average_fill_price or 0) + quantity * fill_price)
+            / order.filled_quantity
+        )
+        book.fills.append(Fill(order=order, quantity=quantity, price=fill_price, amount=amount))
+        metrics.FILLS.labels(side=order.side).inc()
+    if order.filled_quantity == order.quantity:
+        finish(order, OrderStatus.FILLED, user, position)
+    elif decision.rests:
+        status = OrderStatus.PARTIALLY_FILLED if order.filled_quantity else OrderStatus.OPEN
+        transition(order, status)
+    else:
+        finish(order, OrderStatus.CANCELLED, user, position, decision.cancel_reason)
+    return True
+
+
+def finish(
+    order: Order,
+    status: str,
+    user: User,
+    position: Position | None,
+    reason: ErrorCode | None = None,
+) -> None:
+    """Move to a terminal status and give back what the order still holds."""
+    transition(order, status)
+    order.error_code = reason
+    _release_reservation(order, user, position)
+
+
+_ORDER_FIELDS = [
+    "status",
+    "filled_quantity",
+    "average_fill_price",
+    "error_code",
+    "reserved_cash",
+    "reserved_quantity",
+    "filled_at",
+    "cancelled_at",
+    "expired_at",
+    "updated_at",
+]
+_USER_FIELDS = ["cash", "cash_reserved"]
+_POSITION_FIELDS = ["quantity", "quantity_reserved", "average_cost", "realized_pnl", "updated_at"]
+
+
+def save_book(book: Book, changed: list[Order]) -> None:
+    """Write what the transaction changed, with the customers' notifications and their
+    events, as one statement: the account rows locked last are released at the commit
+    right after it."""
+    now = timezone.now()
+    # Only the rows of orders that changed; a still-resting order moved nothing.
+    users = {order.user_id for order in changed}
+    stocks = {order.stock_id for order in changed}
+    pairs = {(order.user_id, order.stock_id) for order in changed}
+    new = {id(p) for p in book.new_positions}
+    positions = [p for key, p in book.positions.items() if key in pairs and id(p) not in new]
+    for position in positions:
+        position.updated_at = now
+    for order in changed:
+        order.updated_at = now
+    notifications, events = order_outcome_records(
+        orders=[order for order in changed if order.status in NOTIFY_STATUSES]
+    )
+    db.write_together(
+        [
+            db.insert_rows(book.new_positions),
+            db.update_rows(User, [u for pk, u in book.users.items() if pk in users], _USER_FIELDS),
+            db.update_rows(Position, positions, _POSITION_FIELDS),
+            db.update_rows(
+                Stock, [st for pk, st in book.stocks.items() if pk in stocks], ["amount"]
+            ),
+            db.update_rows(Order, changed, _ORDER_FIELDS),
+            db.insert_rows(book.fills),
+            db.insert_rows(notifications),
+            db.insert_rows(events),
+        ]
+    )
+    publish_on_commit(events)
+
+
+@transaction.atomic
+def execute_orders(*, order_ids: list[UUID]) -> list[Order]:
+    """Fill, rest or cancel live orders at their stocks' current prices, in one transaction.
+
+    Idempotent by state: terminal orders are skipped, a resting order that is still not
+    marketable is left as it is, a fill never exceeds what remains. Locks Users,
+    Positions, Stocks, Orders (see lock_book). Returns the orders that changed.
+    """
+    book, orders = lock_book(order_ids)
+    changed = [order for order in orders if _execute(order, book)]
+    if changed:
+        save_book(book, changed)
+    return changed
+
+
+def execute_order(*, order_id: UUID) -> Order | None:
+    """execute_orders for one order; returns it if it changed."""
+    changed = execute_orders(order_ids=[order_id])
+    return changed[0] if changed else None
+
+
+def execute_orders_isolated(*, order_ids: list[UUID]) -> int:
+    """Execute a batch; if it fails, execute its orders one by one so that one bad order
+    does not hold back the others. Returns how many orders changed."""
+    try:
+        return len(execute_orders(order_ids=order_ids))
+    except TRANSIENT_DB_ERRORS:
+        raise  # a deadlock or a lost connection: the task retries the whole batch
+    except Exception:
+        if len(order_ids) == 1:
+            raise
+        logger.exception("batch of %d orders failed; executing them one by one", len(order_ids))
+    executed = 0
+    for order_id in order_ids:
+        try:
+            executed += int(execute_order(order_id=order_id) is not None)
+        except TRANSIENT_DB_ERRORS:
+            raise
+        except Exception:  # left as it was; the stuck-order sweep re-sends it if still accepted
+            logger.exception("executing order %s failed", order_id)
+    return executed
+
+
+def match_resting_orders(*, symbol: str) -> int:
+    """Execute the resting orders of `symbol` that the current price made marketable.
+
+    Oldest first (time priority), in batches of MATCH_BATCH per transaction; a failing
+    batch is retried order by order. Returns how many orders changed.
+    """
+    stock = get_stock(symbol=symbol)
+    marketable = Q(side=OrderSide.BUY, limit_price__gte=stock.price) | Q(
+        side=OrderSide.SELL, limit_price__lte=stock.price
+    )
+    ids = list(
+        Order.objects.filter(stock=stock, status__in=RESTING_STATUSES)
+        .filter(marketable)
+        .order_by("created_at")
+        .values_list("pk", flat=True)
+    )
+    batches = (ids[start : start + MATCH_BATCH] for start in range(0, len(ids), MATCH_BATCH))
+    return sum(execute_orders_isolated(order_ids=batch) for batch in batches)
