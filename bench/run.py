@@ -444,7 +444,7 @@ def main() -> None:
             }
         connection.close()
     finally:
-        from brokerage.events import close_producer
+        from brokerage.events.producer import close_producer
 
         close_producer(5)  # the growth account's order, before the broker stops
         for proc in reversed(list(procs.values())):

@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "brokerage",
+    "brokerage.events",
     "users",
     "stocks",
     "orders",
@@ -206,8 +207,6 @@ KAFKA_CONSUMER_OPTIONS = {
     "fetch.wait.max.ms": env.int("KAFKA_FETCH_WAIT_MAX_MS", default=10),
     "fetch.queue.backoff.ms": env.int("KAFKA_FETCH_QUEUE_BACKOFF_MS", default=10),
 }
-# "kafka" in every real run; "inline" routes events in-process (pure service tests).
-EVENT_TRANSPORT = env.str("EVENT_TRANSPORT", default="kafka")
 OUTBOX_RELAY_AFTER_SECONDS = env.float("OUTBOX_RELAY_AFTER_SECONDS", default=5.0)
 OUTBOX_RELAY_INTERVAL_SECONDS = env.float("OUTBOX_RELAY_INTERVAL_SECONDS", default=5.0)
 

@@ -13,7 +13,7 @@ from rest_framework.response import Response
 
 from brokerage.celery import app as celery_app
 from brokerage.errors import InvalidInput
-from brokerage.events import check_kafka
+from brokerage.events.producer import check_kafka
 from users.models import User
 
 

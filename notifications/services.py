@@ -14,10 +14,10 @@ from django.utils import timezone
 from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError
 
 from brokerage import metrics
+from brokerage.celery import TransientError
 from brokerage.errors import ErrorCode
-from brokerage.events import Event, outbox_rows
-from brokerage.models import OutboxEvent
-from brokerage.tasks import TransientError
+from brokerage.events.models import OutboxEvent
+from brokerage.events.outbox import Event, outbox_rows
 from notifications import telegram_client
 from notifications.models import Notification, NotificationStatus
 from orders.models import Order, OrderStatus

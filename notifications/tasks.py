@@ -2,7 +2,7 @@ from uuid import UUID
 
 from celery import Task, shared_task
 
-from brokerage.tasks import TRANSIENT_RETRY, CeleryQueue, instrumented
+from brokerage.celery import TRANSIENT_RETRY, CeleryQueue, instrumented
 
 # The service bounds its own retries (TELEGRAM_MAX_ATTEMPTS requests, a claim's lease),
 # so Celery must not give up first and strand a notification in `pending`.

@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from brokerage import db, metrics, money
 from brokerage.errors import ErrorCode
-from brokerage.events import publish_on_commit
+from brokerage.events.outbox import publish_on_commit
 from notifications.services import order_outcome_records
 from orders.engine import decide
 from orders.models import (

@@ -25,7 +25,7 @@ from brokerage.errors import (
     OrderFailed,
     OrderNotFound,
 )
-from brokerage.events import Event, outbox_rows, publish_on_commit
+from brokerage.events.outbox import Event, outbox_rows, publish_on_commit
 from orders.execution import Book, finish, save_book
 from orders.models import (
     RESTING_STATUSES,

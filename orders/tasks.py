@@ -4,7 +4,7 @@ from uuid import UUID
 
 from celery import shared_task
 
-from brokerage.tasks import TRANSIENT_RETRY, CeleryQueue, instrumented
+from brokerage.celery import TRANSIENT_RETRY, CeleryQueue, instrumented
 
 
 @shared_task(name="orders.execute_order", queue=CeleryQueue.ORDERS, **TRANSIENT_RETRY)

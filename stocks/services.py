@@ -7,7 +7,7 @@ from django.db import IntegrityError, transaction
 from brokerage import money
 from brokerage.db import set_fields
 from brokerage.errors import StockExists, StockNotFound
-from brokerage.events import emit
+from brokerage.events.outbox import emit
 from stocks.models import Stock
 from stocks.quotes import forget_quote
 

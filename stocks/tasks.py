@@ -1,6 +1,6 @@
 from celery import shared_task
 
-from brokerage.tasks import TRANSIENT_RETRY, CeleryQueue, instrumented
+from brokerage.celery import TRANSIENT_RETRY, CeleryQueue, instrumented
 
 
 @shared_task(name="stocks.simulate_market", queue=CeleryQueue.DEFAULT, **TRANSIENT_RETRY)

@@ -4,6 +4,11 @@ import pytest
 from rest_framework.test import APIClient
 
 from brokerage.celery import app as celery_app
+from brokerage.events import outbox
+from brokerage.events.envelope import Envelope
+from brokerage.events.models import OutboxEvent
+from brokerage.events.producer import mark_published
+from brokerage.events.routing import resolve
 from stocks import quotes
 from tests.factories import StockFactory, UserFactory
 from users.models import User
@@ -15,15 +20,26 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
+def publish_inline(rows: list[OutboxEvent], *, wait: float = 0) -> None:
+    """The test transport: each event routed as the bridge routes it, and its task run
+    in this process (Celery eager), instead of a trip through Kafka."""
+    for row in rows:
+        route, kwargs = resolve(row.topic, Envelope(**row.envelope))
+        headers = {**row.headers, "event_id": str(row.pk)}
+        celery_app.tasks[route.task].apply_async(kwargs=kwargs, headers=headers)
+    mark_published([str(row.pk) for row in rows])
+
+
 @pytest.fixture(autouse=True)
-def _service_settings(settings):  # type: ignore[no-untyped-def]
+def _service_settings(request, settings, monkeypatch):  # type: ignore[no-untyped-def]
     """Pure service tests: events routed in-process, tasks run eagerly.
 
-    Pipeline tests (tests/pipeline) replace both with the real broker and worker.
+    Pipeline tests (marked `pipeline`) keep the real broker, bridge and worker.
     """
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.DEFAULT_USER_STOCK_AMOUNT = 10
-    settings.EVENT_TRANSPORT = "inline"
+    if request.node.get_closest_marker("pipeline") is None:
+        monkeypatch.setattr(outbox, "publish", publish_inline)
     # Each test its own empty cache (quotes, throttles), and no remembered tokens.
     settings.CACHES = {
         "default": {

@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 from django.test import Client
 
-from brokerage.models import OutboxEvent
+from brokerage.events.models import OutboxEvent
 from stocks.models import Stock
 from tests.factories import OrderFactory, UserFactory
 from users.models import User

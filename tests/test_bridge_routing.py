@@ -5,8 +5,8 @@ import json
 import pytest
 from django.conf import settings
 
-from brokerage.bridge import resolve, routes
-from brokerage.events import Envelope
+from brokerage.events.envelope import Envelope
+from brokerage.events.routing import resolve, routes
 from orders.models import NOTIFY_STATUSES
 
 
@@ -49,9 +49,9 @@ def test_an_event_with_a_bad_id_is_poison(order_id):
 def test_a_good_event_routes_to_its_batch_task_with_a_canonical_id():
     event = Envelope.from_bytes(envelope(payload={"order_id": "6BE0095FDD0C445BB4C26298200008CD"}))
     route, kwargs = resolve(settings.KAFKA_TOPIC_ORDERS, event)
-    assert route.task.name == "orders.execute_order"
-    assert route.batch is not None
-    assert route.batch[0].name == "orders.execute_orders"
+    assert route.task == "orders.execute_order"
+    assert route.queue == "orders"
+    assert route.batch == ("orders.execute_orders", "order_ids")
     assert kwargs == {"order_id": "6be0095f-dd0c-445b-b4c2-6298200008cd"}
 
 

@@ -21,9 +21,9 @@ import pytest
 from django.db import connection, transaction
 
 from brokerage.errors import InsufficientCash, InsufficientShares, OrderAlreadyCompleted
-from brokerage.models import OutboxEvent
-from orders.models import Fill, Order, OrderStatus
+from brokerage.events.models import OutboxEvent
 from orders.execution import execute_order, match_resting_orders
+from orders.models import Fill, Order, OrderStatus
 from orders.services import cancel_order, submit_order
 from stocks.services import update_stock_price
 from tests.factories import PositionFactory, StockFactory, UserFactory

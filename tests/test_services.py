@@ -24,7 +24,7 @@ from brokerage.errors import (
     OrderFailed,
     OrderNotFound,
 )
-from brokerage.models import OutboxEvent
+from brokerage.events.models import OutboxEvent
 from orders.execution import execute_order, match_resting_orders
 from orders.models import TRANSITIONS, Fill, InvalidTransition, Order, OrderStatus, transition
 from orders.services import cancel_order, expire_day_orders, submit_order

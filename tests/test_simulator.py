@@ -1,7 +1,7 @@
 from decimal import Decimal
 from random import Random
 
-from brokerage.models import OutboxEvent
+from brokerage.events.models import OutboxEvent
 from orders.models import OrderStatus
 from orders.services import submit_order
 from stocks.models import Stock

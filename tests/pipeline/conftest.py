@@ -25,7 +25,7 @@ from django.db import connection
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from brokerage import events
+from brokerage.events.producer import close_producer
 from brokerage.observability import setup_tracing
 from deploy import servers
 from tests.helpers import DEADLINE, wait_until
@@ -221,7 +221,6 @@ def pipeline_processes(
         "CELERY_VISIBILITY_TIMEOUT": "3",
         "CELERY_RESTORE_INTERVAL_SECONDS": "1",
         "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
-        "EVENT_TRANSPORT": "kafka",
         "CELERY_TASK_ALWAYS_EAGER": "false",
         "PYTHONUNBUFFERED": "1",
         # The worker talks to the fake Bot API; users without a chat id are skipped.
@@ -258,14 +257,13 @@ def pipeline(
     for name, value in pipeline_names.items():
         setattr(settings, name, value)
     settings.KAFKA_BOOTSTRAP_SERVERS = kafka_bootstrap
-    settings.EVENT_TRANSPORT = "kafka"
     settings.OUTBOX_RELAY_AFTER_SECONDS = 0
     from brokerage.celery import app as celery_app
 
     celery_app.conf.task_always_eager = False
-    events.close_producer()
+    close_producer()
     yield pipeline_processes
-    events.close_producer()
+    close_producer()
     for proc in (pipeline_processes.bridge, pipeline_processes.worker):
         assert proc is not None
         assert proc.popen.poll() is None, f"{proc.name} died"

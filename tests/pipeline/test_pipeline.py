@@ -14,8 +14,10 @@ from confluent_kafka import Consumer, Producer
 from django.conf import settings
 from django.db import connection
 
-from brokerage import events
-from brokerage.models import OutboxEvent
+from brokerage.events.envelope import dlq_topic
+from brokerage.events.models import OutboxEvent
+from brokerage.events.outbox import publish, relay_outbox
+from brokerage.events.producer import close_producer
 from notifications.models import Notification
 from orders.models import Fill, Order, OrderStatus
 from tests.factories import StockFactory, UserFactory
@@ -131,7 +133,7 @@ def test_order_accepted_while_kafka_is_down_is_relayed_later_and_filled(trader, 
     real_broker = settings.KAFKA_BOOTSTRAP_SERVERS
     settings.KAFKA_BOOTSTRAP_SERVERS = "127.0.0.1:1"  # nothing listens there
     settings.KAFKA_MESSAGE_TIMEOUT_MS = 500
-    events.close_producer()
+    close_producer()
 
     order_id = submit(api, quantity="2")
 
@@ -142,9 +144,9 @@ def test_order_accepted_while_kafka_is_down_is_relayed_later_and_filled(trader, 
     assert Order.objects.get(pk=order_id).status == OrderStatus.ACCEPTED
     settings.KAFKA_BOOTSTRAP_SERVERS = real_broker
     settings.KAFKA_MESSAGE_TIMEOUT_MS = 30000
-    events.close_producer()
+    close_producer()
 
-    assert events.relay_outbox() >= 1  # what beat runs every few seconds
+    assert relay_outbox() >= 1  # what beat runs every few seconds
 
     wait_for_status(api, order_id, "filled")
     outbox.refresh_from_db()
@@ -162,7 +164,7 @@ def test_the_same_orders_event_delivered_twice_fills_once(trader):
         event_type="order.accepted", envelope__payload__order_id=order_id
     )
 
-    events.publish([event, event], wait=5)  # the same event_id twice more
+    publish([event, event], wait=5)  # the same event_id twice more
     sentinel = submit(api, quantity="1")  # same key, same partition, queued behind them
     wait_for_status(api, sentinel, "filled")
 
@@ -228,7 +230,7 @@ def test_poison_messages_go_to_the_dlq_and_good_ones_still_flow(trader, pipeline
 
     wait_for_status(api, order_id, "filled")
     parked = read_topic(
-        events.dlq_topic(settings.KAFKA_TOPIC_ORDERS),
+        dlq_topic(settings.KAFKA_TOPIC_ORDERS),
         until=lambda msgs: sum(marker in m.value().decode() for m in msgs) >= 2,
     )
     reasons = [

@@ -10,8 +10,8 @@ from decimal import Decimal
 
 import pytest
 
-from brokerage import events
-from brokerage.models import OutboxEvent
+from brokerage.events import outbox
+from brokerage.events.models import OutboxEvent
 from notifications.models import Notification, NotificationStatus
 from tests.factories import StockFactory, UserFactory
 from tests.helpers import wait_until
@@ -87,7 +87,7 @@ def test_a_duplicated_notifications_event_still_sends_one_message(
         event_type="order.filled", envelope__payload__notification_id=str(first.pk)
     )
 
-    events.publish([event, event], wait=5)  # the same event_id twice more
+    outbox.publish([event, event], wait=5)  # the same event_id twice more
     sentinel = submit(api, quantity="1")  # same key, same partition, queued behind them
     notification_of(sentinel, NotificationStatus.SENT)
 

@@ -7,64 +7,29 @@ dispatch (Celery's broker is down) is not poison: nothing is committed, the cons
 rewinds to the batch's start and tries again after a backoff.
 """
 
-import functools
 import logging
 import signal
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
 from types import FrameType
 from typing import Any
-from uuid import UUID
 
-from celery import Task
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 from django.conf import settings
 from kombu.exceptions import ChannelError
 
 from brokerage import metrics
+from brokerage.celery import CeleryQueue
 from brokerage.celery import app as celery_app
-from brokerage.events import Envelope, dlq_topic, ensure_topics, get_producer, kafka_config, topics
-from brokerage.tasks import CeleryQueue
-from notifications.tasks import send_notification, send_notifications
-from orders.models import NOTIFY_STATUSES
-from orders.tasks import execute_order, execute_orders, match_resting_orders
+from brokerage.events.envelope import Envelope, dlq_topic, topics
+from brokerage.events.producer import ensure_topics, get_producer, kafka_config
+from brokerage.events.routing import resolve
 
 logger = logging.getLogger(__name__)
 
-
-@dataclass(frozen=True)
-class Route:
-    task: Task
-    args: tuple[str, ...]  # payload keys passed to the task as kwargs
-    # The bridge hands a batch's events of this route to one task: (task, list kwarg).
-    batch: tuple[Task, str] | None = None
-
-
-def routes() -> dict[tuple[str, str], Route]:
-    """(topic, event_type) -> task. Topic names come from settings."""
-    return _routes(
-        settings.KAFKA_TOPIC_ORDERS, settings.KAFKA_TOPIC_PRICES, settings.KAFKA_TOPIC_NOTIFICATIONS
-    )
-
-
-@functools.cache
-def _routes(orders: str, prices: str, notifications: str) -> dict[tuple[str, str], Route]:
-    table = {
-        (orders, "order.accepted"): Route(
-            execute_order, ("order_id",), batch=(execute_orders, "order_ids")
-        ),
-        (prices, "stock.price_changed"): Route(match_resting_orders, ("symbol",)),
-    }
-    for outcome in sorted(NOTIFY_STATUSES):
-        table[(notifications, f"order.{outcome}")] = Route(
-            send_notification, ("notification_id",), batch=(send_notifications, "notification_ids")
-        )
-    return table
-
-
 BACKPRESSURE_POLL = 0.005
 MAX_BACKPRESSURE_WAIT = 5.0  # then dispatch anyway: a stuck worker must not stop the bridge
+DISPATCH_BACKOFF_FIRST, DISPATCH_BACKOFF_MAX = 0.5, 30.0  # seconds, while Celery is away
 
 
 def queued_tasks(connection: Any) -> int:
@@ -81,41 +46,15 @@ class DispatchError(Exception):
     """Celery did not take the task: transient, retry the batch."""
 
 
-def resolve(topic: str, envelope: Envelope) -> tuple[Route, dict[str, Any]]:
-    """The route and task kwargs for an event; ValueError if it cannot be routed."""
-    route = routes().get((topic, envelope.event_type))
-    if route is None:
-        raise ValueError(f"no route for {envelope.event_type!r} on {topic!r}")
-    missing = [name for name in route.args if name not in envelope.payload]
-    if missing:
-        raise ValueError(f"payload lacks {missing}")
-    return route, {name: _checked(name, envelope.payload[name]) for name in route.args}
-
-
-def _checked(name: str, value: Any) -> Any:
-    """Ids must be UUIDs here: one bad id in a batch task would fail the whole batch."""
-    if not name.endswith("_id"):
-        return value
+def send(
+    topic: str, task: str, queue: str, kwargs: dict[str, Any], headers: dict[str, str]
+) -> None:
+    """Hand one task, by name, to Celery's broker."""
     try:
-        return str(UUID(str(value)))
-    except ValueError as exc:
-        raise ValueError(f"{name} {value!r} is not a UUID") from exc
-
-
-def dispatch(topic: str, envelope: Envelope, *, headers: dict[str, str]) -> None:
-    """Route one event and hand it to Celery (also the inline transport's entry point)."""
-    route, kwargs = resolve(topic, envelope)
-    send(topic, route.task, kwargs, headers={**headers, "event_id": envelope.event_id})
-
-
-def send(topic: str, task: Task, kwargs: dict[str, Any], *, headers: dict[str, str]) -> None:
-    try:
-        task.apply_async(kwargs=kwargs, headers=headers)
+        celery_app.send_task(task, kwargs=kwargs, queue=queue, headers=headers)
     except Exception as exc:  # kombu/redis raise many types; all mean "not handed over"
-        if task.app.conf.task_always_eager:
-            raise
-        raise DispatchError(f"{task.name}: {exc}") from exc
-    metrics.BRIDGE_DISPATCHED.labels(topic=topic, task=task.name).inc()
+        raise DispatchError(f"{task}: {exc}") from exc
+    metrics.BRIDGE_DISPATCHED.labels(topic=topic, task=task).inc()
 
 
 def _headers(msg: Message) -> dict[str, str]:
@@ -169,7 +108,7 @@ class Bridge:
         signal.signal(signal.SIGINT, self.stop)
         self.consumer.subscribe(topics(), on_assign=_log_assignment, on_revoke=_log_revocation)
         logger.info("bridge consuming %s", topics())
-        backoff = 0.5
+        backoff = DISPATCH_BACKOFF_FIRST
         try:
             while not self.stopping:
                 self.wait_for_workers()
@@ -182,9 +121,9 @@ class Bridge:
                     logger.warning("dispatch failed, retrying batch in %.1fs: %s", backoff, exc)
                     self.rewind(messages)
                     time.sleep(backoff)  # back off while Celery's broker is away
-                    backoff = min(backoff * 2, 30.0)
+                    backoff = min(backoff * 2, DISPATCH_BACKOFF_MAX)
                     continue
-                backoff = 0.5
+                backoff = DISPATCH_BACKOFF_FIRST
                 self.commit(messages)
         finally:
             self.consumer.close()
@@ -235,7 +174,7 @@ class Bridge:
         parked = 0
         # Per partition: a partition's orders share few symbols, so two workers' batches
         # rarely wait for the same Stock rows.
-        batched: dict[tuple[str, int, Task, str], tuple[list[Any], dict[str, str]]] = {}
+        batched: dict[tuple[str, int, str, str, str], tuple[list[Any], dict[str, str]]] = {}
         for msg in messages:
             topic = msg.topic() or ""
             try:
@@ -247,19 +186,19 @@ class Bridge:
                 continue
             headers = {**_headers(msg), "event_id": envelope.event_id}
             if route.batch is None:
-                send(topic, route.task, kwargs, headers=headers)
-                logger.info("%s %s -> %s %s", topic, envelope.event_type, route.task.name, kwargs)
+                send(topic, route.task, route.queue, kwargs, headers)
+                logger.info("%s %s -> %s %s", topic, envelope.event_type, route.task, kwargs)
                 continue
             task, arg = route.batch
-            key = (topic, msg.partition() or 0, task, arg)
+            key = (topic, msg.partition() or 0, task, route.queue, arg)
             values, _ = batched.setdefault(key, ([], headers))
             values.append(kwargs[route.args[0]])
         size = settings.KAFKA_BRIDGE_TASK_BATCH_SIZE
-        for (topic, _, task, arg), (values, headers) in batched.items():
+        for (topic, _, task, queue, arg), (values, headers) in batched.items():
             for start in range(0, len(values), size):
                 chunk = values[start : start + size]
-                send(topic, task, {arg: chunk}, headers=headers)
-                logger.info("%s: %d event(s) -> %s %s", topic, len(chunk), task.name, chunk[:3])
+                send(topic, task, queue, {arg: chunk}, headers)
+                logger.info("%s: %d event(s) -> %s %s", topic, len(chunk), task, chunk[:3])
         if parked:  # the DLQ copy must be durable before the offset moves past it
             remaining = get_producer().flush(settings.KAFKA_FLUSH_TIMEOUT_SECONDS)
             if remaining:

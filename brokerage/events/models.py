@@ -1,3 +1,5 @@
+"""The transactional outbox's table."""
+
 import uuid
 
 from django.db import models
@@ -23,6 +25,8 @@ class OutboxEvent(models.Model):
     attempts = models.PositiveIntegerField(default=0)
 
     class Meta:
+        # The table and its migrations stay with the project app, where they began.
+        app_label = "brokerage"
         indexes = [
             models.Index(
                 fields=["created_at"],

@@ -5,7 +5,8 @@ from confluent_kafka import KafkaException
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from brokerage.events import check_kafka, ensure_topics, topics
+from brokerage.events.envelope import topics
+from brokerage.events.producer import check_kafka, ensure_topics
 
 
 class Command(BaseCommand):

@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.http import HttpRequest
 
-from brokerage.models import OutboxEvent
+from brokerage.events.models import OutboxEvent
 
 
 @admin.register(OutboxEvent)

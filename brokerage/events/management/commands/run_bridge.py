@@ -3,7 +3,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from brokerage.bridge import Bridge
+from brokerage.events.bridge import Bridge
 from brokerage.observability import serve_metrics, setup_tracing
 
 

@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+
+
+class EventsConfig(AppConfig):
+    """The event transport: the outbox, the producer, the bridge and their commands. It
+    knows no domain app; each app registers its routes (brokerage.events.routing)."""
+
+    name = "brokerage.events"
+    label = "events"

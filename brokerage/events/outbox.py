@@ -1,0 +1,130 @@
+"""Writing events: the transactional outbox, publication after commit, the relay.
+
+A service records events inside its transaction (`emit`, or `outbox_rows` inserted with
+its own change, then `publish_on_commit`). The outbox row commits with the change it
+describes; after commit the event is produced to Kafka, and the delivery callback marks
+the row published. Rows still unpublished after OUTBOX_RELAY_AFTER_SECONDS (Kafka was
+down, the process died) are produced again by `relay_outbox`, which Celery beat runs
+every few seconds. Consumers are idempotent, so the rare second copy is harmless.
+"""
+
+import logging
+import uuid
+from dataclasses import asdict, dataclass
+from datetime import timedelta
+from typing import Any
+
+from confluent_kafka import KafkaException
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from opentelemetry import propagate
+
+from brokerage import metrics
+from brokerage.events.envelope import ENVELOPE_VERSION, Envelope
+from brokerage.events.models import OutboxEvent
+from brokerage.events.producer import (
+    drain_delivered,
+    get_producer,
+    mark_published,
+    produce,
+)
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Event:
+    topic: str
+    event_type: str
+    key: str
+    payload: dict[str, Any]
+
+
+def emit(*, topic: str, event_type: str, key: str, payload: dict[str, Any]) -> OutboxEvent:
+    """Record an event in the current transaction and publish it after commit."""
+    return emit_many([Event(topic, event_type, key, payload)])[0]
+
+
+def emit_many(events: list[Event]) -> list[OutboxEvent]:
+    """emit() for several events: one INSERT, one publish after commit."""
+    rows = outbox_rows(events)
+    OutboxEvent.objects.bulk_create(rows)
+    publish_on_commit(rows)
+    return rows
+
+
+def outbox_rows(events: list[Event]) -> list[OutboxEvent]:
+    """The outbox rows of `events`, unsaved: for a service that inserts them with its own
+    change (then publish_on_commit)."""
+    now = timezone.now()
+    headers: dict[str, str] = {}
+    propagate.inject(headers)  # W3C traceparent of the request or task that emitted them
+    rows = []
+    for event in events:
+        event_id = uuid.uuid4()
+        envelope = Envelope(
+            event_id=str(event_id),
+            event_type=event.event_type,
+            version=ENVELOPE_VERSION,
+            occurred_at=now.isoformat(),
+            payload=event.payload,
+        )
+        rows.append(
+            OutboxEvent(
+                event_id=event_id,
+                topic=event.topic,
+                key=event.key,
+                event_type=event.event_type,
+                envelope=asdict(envelope),
+                headers=headers,
+                created_at=now,
+            )
+        )
+    return rows
+
+
+def publish_on_commit(rows: list[OutboxEvent]) -> None:
+    transaction.on_commit(lambda: publish(rows))
+
+
+def publish(events: list[OutboxEvent], *, wait: float = 0) -> None:
+    """Hand events to the transport; rows are marked published once delivery is confirmed.
+
+    `wait` > 0 blocks up to that many seconds for the confirmations (the relay does);
+    the request path doesn't wait: the producer's delivery thread marks the rows.
+    """
+    producer = get_producer()
+    for event in events:
+        try:
+            produce(producer, event)
+        except (BufferError, KafkaException) as exc:
+            metrics.EVENTS_PUBLISH_FAILED.labels(topic=event.topic).inc()
+            logger.warning("event %s not handed to Kafka (%s); the relay retries", event.pk, exc)
+    if wait:
+        producer.flush(wait)
+        mark_published(drain_delivered())
+
+
+def relay_outbox(*, limit: int = 1000) -> int:
+    """Produce again the events whose delivery was never confirmed; returns how many.
+
+    Rows are claimed with SKIP LOCKED and their attempts counted; two relay runs that
+    overlap may still send a row twice, which the idempotent consumers absorb.
+    """
+    cutoff = timezone.now() - timedelta(seconds=settings.OUTBOX_RELAY_AFTER_SECONDS)
+    with transaction.atomic():
+        rows = list(
+            OutboxEvent.objects.select_for_update(skip_locked=True)
+            .filter(published_at__isnull=True, created_at__lt=cutoff)
+            .order_by("created_at")[:limit]
+        )
+        if rows:
+            OutboxEvent.objects.filter(pk__in=[row.pk for row in rows]).update(
+                attempts=F("attempts") + 1
+            )
+    if rows:
+        logger.info("relaying %d unpublished events", len(rows))
+        publish(rows, wait=settings.KAFKA_FLUSH_TIMEOUT_SECONDS)
+    return len(rows)

@@ -1,0 +1,146 @@
+"""One Kafka producer per process; the rows it delivered are marked published.
+
+Delivery callbacks are served by a thread of the producer's own, off the request path.
+"""
+
+import atexit
+import functools
+import logging
+import threading
+from typing import Any
+
+from confluent_kafka import KafkaError, KafkaException, Message, Producer
+from confluent_kafka.admin import AdminClient, NewTopic
+from django.conf import settings
+from django.db import close_old_connections, connection
+from django.utils import timezone
+
+from brokerage import metrics
+from brokerage.events.envelope import Envelope, dlq_topic, topics
+from brokerage.events.models import OutboxEvent
+
+logger = logging.getLogger(__name__)
+
+_producer: Producer | None = None
+_producer_stop: threading.Event = threading.Event()
+_producer_lock = threading.Lock()
+_delivered_lock = threading.Lock()
+_delivered: list[str] = []
+
+
+def kafka_config() -> dict[str, Any]:
+    return {"bootstrap.servers": settings.KAFKA_BOOTSTRAP_SERVERS}
+
+
+def get_producer() -> Producer:
+    """The process's one producer, created on first use (after any fork)."""
+    global _producer, _producer_stop
+    with _producer_lock:
+        if _producer is None:
+            _producer = Producer(
+                {
+                    **kafka_config(),
+                    "enable.idempotence": True,
+                    "acks": "all",
+                    "linger.ms": settings.KAFKA_LINGER_MS,
+                    "message.timeout.ms": settings.KAFKA_MESSAGE_TIMEOUT_MS,
+                    "client.id": "brokerage-producer",
+                }
+            )
+            _producer_stop = threading.Event()
+            threading.Thread(
+                target=_serve_deliveries,
+                args=(_producer, _producer_stop),
+                name="kafka-deliveries",
+                daemon=True,
+            ).start()
+        return _producer
+
+
+def _serve_deliveries(producer: Producer, stop: threading.Event) -> None:
+    """Serve delivery callbacks and mark confirmed rows published, off the request path."""
+    while not stop.is_set():
+        producer.poll(0.1)
+        try:
+            close_old_connections()  # this thread has no request cycle to do it
+            mark_published(drain_delivered())
+        except Exception:  # the relay resends what stays unmarked; keep serving
+            logger.exception("could not mark delivered events published")
+    connection.close()
+
+
+def close_producer(timeout: float = 0) -> None:
+    """Flush (up to `timeout`) and drop the producer; the next use makes a new one."""
+    global _producer
+    with _producer_lock:
+        producer, _producer = _producer, None
+        _producer_stop.set()
+    if producer is not None and timeout:
+        producer.flush(timeout)
+        mark_published(drain_delivered())
+
+
+# What was handed over but not yet confirmed gets its chance before the process exits.
+atexit.register(lambda: close_producer(settings.KAFKA_FLUSH_TIMEOUT_SECONDS))
+
+
+def produce(producer: Producer, event: OutboxEvent) -> None:
+    envelope = Envelope(**event.envelope)
+    producer.produce(
+        event.topic,
+        key=event.key.encode() if event.key else None,
+        value=envelope.to_bytes(),
+        headers=[(name, value.encode()) for name, value in event.headers.items()]
+        + [("event_type", event.event_type.encode())],
+        on_delivery=functools.partial(_on_delivery, str(event.pk)),
+    )
+
+
+def _on_delivery(event_id: str, err: KafkaError | None, msg: Message) -> None:
+    if err is not None:
+        metrics.EVENTS_PUBLISH_FAILED.labels(topic=msg.topic()).inc()
+        logger.warning("event %s not delivered to %s: %s", event_id, msg.topic(), err)
+        return
+    metrics.EVENTS_PUBLISHED.labels(topic=msg.topic()).inc()
+    with _delivered_lock:  # callbacks run in the delivery thread and in flush() callers
+        _delivered.append(event_id)
+
+
+def drain_delivered() -> list[str]:
+    with _delivered_lock:
+        ids = _delivered[:]
+        del _delivered[:]
+    return ids
+
+
+def ensure_topics(*, timeout: float = 10) -> None:
+    """Create the topics and their dead-letter topics if missing (idempotent)."""
+    admin = AdminClient(kafka_config())
+    wanted = [name for topic in topics() for name in (topic, dlq_topic(topic))]
+    existing = set(admin.list_topics(timeout=timeout).topics)
+    new = [
+        NewTopic(name, num_partitions=settings.KAFKA_PARTITIONS, replication_factor=-1)
+        for name in wanted
+        if name not in existing
+    ]
+    if not new:
+        return
+    for name, future in admin.create_topics(new, operation_timeout=timeout).items():
+        try:
+            future.result(timeout)
+            logger.info("created topic %s", name)
+        except KafkaException as exc:
+            if exc.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
+                raise
+
+
+def check_kafka(*, timeout: float = 2) -> None:
+    """Raise unless a broker answers a metadata request within `timeout`."""
+    get_producer().list_topics(timeout=timeout)
+
+
+def mark_published(event_ids: list[str]) -> None:
+    if event_ids:
+        OutboxEvent.objects.filter(pk__in=event_ids, published_at__isnull=True).update(
+            published_at=timezone.now()
+        )
