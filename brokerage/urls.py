@@ -7,13 +7,13 @@ from rest_framework.routers import DefaultRouter
 from brokerage import views
 from notifications.views import NotificationViewSet
 from orders.models import OrderSide
-from orders.views import LegacyCancelView, LegacyOrderView, OrderViewSet
+from orders.views import AccountViewSet, LegacyCancelView, LegacyOrderView, OrderViewSet
 from stocks.views import StockViewSet
-from users.views import PositionViewSet, UserViewSet
+from users.views import PositionViewSet
 
 router = DefaultRouter()
 router.trailing_slash = "/?"  # the contract has no slash; a trailing one still works
-router.register("users", UserViewSet, basename="user")
+router.register("users", AccountViewSet, basename="user")
 router.register("stocks", StockViewSet, basename="stock")
 router.register("orders", OrderViewSet, basename="order")
 router.register("positions", PositionViewSet, basename="position")

@@ -12,7 +12,10 @@ from brokerage.fields import (
     quantity_input,
 )
 from orders.models import Fill, Order, OrderSide, OrderType, TimeInForce
+from orders.selectors import ORDER_VALUES
 from stocks.serializers import SymbolField
+from users.models import User
+from users.serializers import UserDetailSerializer
 
 
 class FillOutputSerializer(serializers.ModelSerializer[Fill]):
@@ -20,31 +23,6 @@ class FillOutputSerializer(serializers.ModelSerializer[Fill]):
         model = Fill
         fields = ("quantity", "price", "amount", "executed_at")
         read_only_fields = fields
-
-
-# An order as a row: what `QuerySet.values(*ORDER_VALUES)` returns. Lists render rows,
-# not model instances: building 50 instances was most of an order page's cost.
-ORDER_VALUES = (
-    "id",
-    "client_order_id",
-    "user_id",
-    "stock__symbol",
-    "side",
-    "type",
-    "time_in_force",
-    "quantity",
-    "limit_price",
-    "filled_quantity",
-    "average_fill_price",
-    "status",
-    "error_code",
-    "created_at",
-    "accepted_at",
-    "filled_at",
-    "cancelled_at",
-    "expired_at",
-    "updated_at",
-)
 
 
 def order_row(order: Order) -> dict[str, Any]:
@@ -105,6 +83,25 @@ class OrderDetailSerializer(OrderOutputSerializer):
 
     class Meta(OrderOutputSerializer.Meta):
         fields = (*OrderOutputSerializer.Meta.fields, "fills")
+        read_only_fields = fields
+
+
+class AccountDetailSerializer(UserDetailSerializer):
+    """The original's `GET /users/{id}`: the account, its positions and its latest orders
+    (rows set as `latest_orders` by the view)."""
+
+    orders = OrderOutputSerializer(many=True, source="latest_orders")
+
+    def to_representation(self, user: User) -> dict[str, Any]:
+        order = OrderOutputSerializer()
+        rows = user.latest_orders  # type: ignore[attr-defined]
+        return {
+            **super().to_representation(user),
+            "orders": [order.to_representation(row) for row in rows],
+        }
+
+    class Meta(UserDetailSerializer.Meta):
+        fields = (*UserDetailSerializer.Meta.fields, "orders")
         read_only_fields = fields
 
 

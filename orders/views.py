@@ -13,14 +13,16 @@ from orders import selectors, services
 from orders.filters import ORDER_FILTER_PARAMETERS, order_filters
 from orders.models import Order, OrderSide, OrderType
 from orders.serializers import (
-    ORDER_VALUES,
+    AccountDetailSerializer,
     LegacyCancelInputSerializer,
     LegacyOrderInputSerializer,
     OrderDetailSerializer,
     OrderInputSerializer,
     OrderOutputSerializer,
 )
+from users import selectors as user_selectors
 from users.selectors import get_user
+from users.views import UserViewSet
 
 IDEMPOTENCY_HEADER = OpenApiParameter(
     "Idempotency-Key",
@@ -56,7 +58,7 @@ class OrderViewSet(viewsets.GenericViewSet):
     @extend_schema(parameters=ORDER_FILTER_PARAMETERS)
     def list(self, request: Request) -> Response:
         orders = selectors.list_orders(actor=actor(request), **order_filters(request.query_params))
-        page = self.paginate_queryset(orders.values(*ORDER_VALUES))
+        page = self.paginate_queryset(orders.values(*selectors.ORDER_VALUES))
         return self.get_paginated_response(OrderOutputSerializer(page, many=True).data)
 
     @extend_schema(
@@ -84,6 +86,18 @@ class OrderViewSet(viewsets.GenericViewSet):
     def cancel(self, request: Request, pk: str) -> Response:
         order = services.cancel_order(actor=actor(request), order_id=parse_uuid(pk, "id"))
         return Response(OrderOutputSerializer(order).data)
+
+
+class AccountViewSet(UserViewSet):
+    """Accounts (users.views.UserViewSet), whose detail also lists the latest orders, as
+    the original's `GET /users/{id}` did: composed here, where both apps are visible."""
+
+    @extend_schema(responses=AccountDetailSerializer)
+    def retrieve(self, request: Request, pk: str) -> Response:
+        user_id = parse_uuid(pk, "id")
+        user = user_selectors.get_user_detail(actor=actor(request), user_id=user_id)
+        user.latest_orders = selectors.latest_orders(user_id=user.pk)  # type: ignore[attr-defined]
+        return Response(AccountDetailSerializer(user).data)
 
 
 class LegacyOrderView(APIView):

@@ -462,6 +462,8 @@ def test_accounts_are_rendered_by_hand_exactly_as_drf_would(user, acme):
     from rest_framework.authtoken.models import Token
     from rest_framework.serializers import ModelSerializer
 
+    from orders.selectors import latest_orders
+    from orders.serializers import AccountDetailSerializer
     from users.selectors import get_user_detail
     from users.serializers import (
         PositionOutputSerializer,
@@ -481,11 +483,18 @@ def test_accounts_are_rendered_by_hand_exactly_as_drf_would(user, acme):
     OrderFactory(user=user, stock=acme, filled_at=timezone.now())
     Token.objects.get_or_create(user=user)
     detail = get_user_detail(actor=user, user_id=user.pk)
+    detail.latest_orders = latest_orders(user_id=user.pk)
 
-    for serializer in (UserOutputSerializer, UserCreatedSerializer, UserDetailSerializer):
+    serializers = (
+        UserOutputSerializer,
+        UserCreatedSerializer,
+        UserDetailSerializer,
+        AccountDetailSerializer,
+    )
+    for serializer in serializers:
         rendered = serializer(detail)
         assert rendered.data == ModelSerializer.to_representation(rendered, detail)
     (position,) = detail.position_list
     rendered = PositionOutputSerializer(position)
     assert rendered.data == ModelSerializer.to_representation(rendered, position)
-    assert len(UserDetailSerializer(detail).data["orders"]) == 1
+    assert len(AccountDetailSerializer(detail).data["orders"]) == 1

@@ -5,8 +5,6 @@ from django.db.models import QuerySet
 from brokerage.errors import UserNotFound
 from users.models import Position, User
 
-LATEST_ORDERS = 10
-
 
 def list_users(*, actor: User) -> QuerySet[User]:
     """Staff see every account; a customer sees only their own."""
@@ -22,18 +20,9 @@ def get_user(*, actor: User, user_id: UUID) -> User:
 
 
 def get_user_detail(*, actor: User, user_id: UUID) -> User:
-    """The account with its positions (stock joined) and latest orders, in 3 queries.
-
-    The latest orders are an index-ordered LIMIT (order_user_newest): a prefetch of a
-    slice would number every order of the account with a window function instead.
-    """
-    from orders.models import Order  # TODO(#9): users must not import orders
-    from orders.serializers import ORDER_VALUES  # TODO(#9): as above
-
+    """The account with its positions (stock joined), in 2 queries."""
     user = get_user(actor=actor, user_id=user_id)
     user.position_list = list(list_positions(user=user).order_by("id"))  # type: ignore[attr-defined]
-    latest = Order.objects.filter(user_id=user.pk).order_by("-created_at", "-id")
-    user.latest_orders = list(latest.values(*ORDER_VALUES)[:LATEST_ORDERS])  # type: ignore[attr-defined]
     return user
 
 

@@ -14,7 +14,6 @@ from brokerage.fields import (
     decimal_text,
     money_output,
 )
-from orders.serializers import OrderOutputSerializer
 from users.models import Position, User
 
 
@@ -110,20 +109,20 @@ class UserCreatedSerializer(UserOutputSerializer):
 
 
 class UserDetailSerializer(UserOutputSerializer):
+    """An account with its positions (from users.selectors.get_user_detail)."""
+
     positions = PositionOutputSerializer(many=True, source="position_list")
-    orders = OrderOutputSerializer(many=True, source="latest_orders")
 
     def to_representation(self, user: User) -> dict[str, Any]:
-        position, order = PositionOutputSerializer(), OrderOutputSerializer()
-        positions, orders = user.position_list, user.latest_orders  # type: ignore[attr-defined]
+        position = PositionOutputSerializer()
+        positions = user.position_list  # type: ignore[attr-defined]
         return {
             **super().to_representation(user),
             "positions": [position.to_representation(p) for p in positions],
-            "orders": [order.to_representation(o) for o in orders],
         }
 
     class Meta(UserOutputSerializer.Meta):
-        fields = (*UserOutputSerializer.Meta.fields, "positions", "orders")
+        fields = (*UserOutputSerializer.Meta.fields, "positions")
         read_only_fields = fields
 
 
