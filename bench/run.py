@@ -236,6 +236,19 @@ def api(url: str, method: str, path: str, token: str | None = None, body: object
         return json.loads(resp.read())
 
 
+def count_accepted(url: str, token: str) -> int:
+    """The account's orders still `accepted`, counted page by page through the API."""
+    count, path = 0, "/api/v1/orders?status=accepted&page_size=500"
+    while path:
+        page = api(url, "GET", path, token)
+        count += len(page["results"])
+        path = (
+            page["next"]
+            and urllib.parse.urlsplit(page["next"])._replace(scheme="", netloc="").geturl()
+        )
+    return count
+
+
 def against(args: argparse.Namespace) -> dict[str, Any]:
     """ceiling and jmx against a running server (make run), followed through its API."""
     parts = urllib.parse.urlsplit(args.url)
@@ -258,8 +271,7 @@ def against(args: argparse.Namespace) -> dict[str, Any]:
     started = last_progress = time.monotonic()
     left = None
     while time.monotonic() - last_progress < STALL_SECONDS:
-        page = api(args.url, "GET", "/api/v1/orders?status=accepted&page_size=500", token)
-        now_left = len(page["results"])
+        now_left = count_accepted(args.url, token)
         if not now_left:
             break
         if left is None or now_left < left:

@@ -8,13 +8,15 @@ class NotificationsConfig(AppConfig):
     def ready(self) -> None:
         from brokerage.events.routing import Topic, register
         from notifications import tasks
+        from notifications.services import OUTCOME_FIELDS
         from orders.models import NOTIFY_STATUSES
 
+        # Every order outcome a customer hears about: recorded and sent from its event.
         for outcome in sorted(NOTIFY_STATUSES):
             register(
-                Topic.NOTIFICATIONS,
+                Topic.ORDERS,
                 f"order.{outcome}",
-                tasks.send_notification,
-                ("notification_id",),
-                batch=(tasks.send_notifications, "notification_ids"),
+                tasks.record_order_outcome,
+                OUTCOME_FIELDS,
+                batch=(tasks.record_order_outcomes, "outcomes"),
             )

@@ -20,6 +20,8 @@ class Notification(models.Model):
         "orders.Order", on_delete=models.CASCADE, related_name="notifications", null=True
     )
     event_type = models.CharField(max_length=64)
+    # The `order.<outcome>` event it reports: a redelivered event creates nothing.
+    source_event_id = models.UUIDField(unique=True, null=True, editable=False)
     text = models.TextField()
     channel = models.CharField(max_length=16, default="telegram")
     status = models.CharField(

@@ -1,4 +1,5 @@
-"""Notification records: created with the order change they report, delivered by a task."""
+"""Notification records: created from the `order.<outcome>` events orders emit, once per
+event, and delivered to Telegram at most once."""
 
 import html
 import logging
@@ -6,6 +7,7 @@ import re
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
+from typing import Any
 from uuid import UUID
 
 from django.conf import settings
@@ -16,11 +18,9 @@ from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError
 from brokerage import metrics
 from brokerage.celery import TransientError
 from brokerage.errors import ErrorCode
-from brokerage.events.models import OutboxEvent
-from brokerage.events.outbox import Event, outbox_rows
 from notifications import telegram_client
 from notifications.models import Notification, NotificationStatus
-from orders.models import Order, OrderStatus
+from orders.models import OrderStatus
 
 logger = logging.getLogger(__name__)
 
@@ -43,69 +43,103 @@ def _number(value: Decimal) -> str:
     return f"{value.normalize():f}"
 
 
-def render_order_message(*, order: Order, symbol: str, currency: str) -> str:
-    """The Telegram text (HTML parse mode) for an order's current status.
+@dataclass(frozen=True)
+class OrderOutcome:
+    """What an `order.<outcome>` event says: everything its message needs."""
+
+    event_id: UUID
+    order_id: UUID
+    user_id: UUID
+    symbol: str
+    currency: str
+    side: str
+    type: str
+    quantity: Decimal
+    limit_price: Decimal | None
+    filled_quantity: Decimal
+    average_fill_price: Decimal | None
+    status: str
+    error_code: int | None
+
+    @classmethod
+    def from_event(cls, fields: dict[str, Any]) -> "OrderOutcome":
+        """From the bridge's kwargs (OUTCOME_FIELDS of the payload, and the event id)."""
+
+        def decimal(name: str) -> Decimal | None:
+            return None if fields[name] is None else Decimal(fields[name])
+
+        return cls(
+            event_id=UUID(fields["event_id"]),
+            order_id=UUID(fields["order_id"]),
+            user_id=UUID(fields["user_id"]),
+            symbol=fields["symbol"],
+            currency=fields["currency"],
+            side=fields["side"],
+            type=fields["type"],
+            quantity=Decimal(fields["quantity"]),
+            limit_price=decimal("limit_price"),
+            filled_quantity=Decimal(fields["filled_quantity"]),
+            average_fill_price=decimal("average_fill_price"),
+            status=fields["status"],
+            error_code=fields["error_code"],
+        )
+
+
+OUTCOME_FIELDS = tuple(name for name in OrderOutcome.__dataclass_fields__)
+
+
+def render_order_message(outcome: OrderOutcome) -> str:
+    """The Telegram text (HTML parse mode) for an order's outcome.
 
     Every value is escaped, even those the models already restrict (symbol, currency):
     one unescaped `<` or `&` and Telegram refuses the whole message (400).
     """
     e = html.escape
-    lines = [f"<b>{e(HEADLINES[OrderStatus(order.status)])}</b>"]
-    what = f"{order.side.capitalize()} {_number(order.quantity)} {symbol}"
-    if order.limit_price is not None:
-        what += f" limit {_number(order.limit_price)} {currency}"
+    symbol, currency = outcome.symbol, outcome.currency
+    lines = [f"<b>{e(HEADLINES[OrderStatus(outcome.status)])}</b>"]
+    what = f"{outcome.side.capitalize()} {_number(outcome.quantity)} {symbol}"
+    if outcome.limit_price is not None:
+        what += f" limit {_number(outcome.limit_price)} {currency}"
     else:
         what += " at market"
     lines.append(e(what))
-    if order.filled_quantity:
-        average = _number(order.average_fill_price or Decimal(0))
+    if outcome.filled_quantity:
+        average = _number(outcome.average_fill_price or Decimal(0))
         lines.append(
             e(
-                f"Filled {_number(order.filled_quantity)} of {_number(order.quantity)}"
+                f"Filled {_number(outcome.filled_quantity)} of {_number(outcome.quantity)}"
                 f" at {average} {currency}"
             )
         )
-    if order.error_code:
-        reason = REASONS.get(ErrorCode(order.error_code), ErrorCode(order.error_code).name)
-        lines.append(e(f"Reason: {reason} (code {order.error_code})"))
-    lines.append(f"Status: {e(order.status)}")
-    lines.append(f"Order <code>{e(str(order.pk))}</code>")
+    if outcome.error_code:
+        code = ErrorCode(outcome.error_code)
+        lines.append(e(f"Reason: {REASONS.get(code, code.name)} (code {outcome.error_code})"))
+    lines.append(f"Status: {e(outcome.status)}")
+    lines.append(f"Order <code>{e(str(outcome.order_id))}</code>")
     return "\n".join(lines)
 
 
-def order_outcome_records(*, orders: list[Order]) -> tuple[list[Notification], list[OutboxEvent]]:
-    """The notifications owed for the orders' new statuses, and their outbox events,
-    unsaved: the caller writes them with the change they report (so a record exists iff
-    its change does) and publishes the events on commit. Each order's `stock` must be
-    loaded."""
-    notifications = [
-        Notification(
-            user_id=order.user_id,
-            order=order,
-            event_type=f"order.{order.status}",
-            text=render_order_message(
-                order=order, symbol=order.stock.symbol, currency=order.stock.currency
-            ),
-        )
-        for order in orders
-    ]
-    events = outbox_rows(
+def record_order_outcomes(outcomes: list[OrderOutcome]) -> list[UUID]:
+    """Record the notification each outcome owes, once per event (a redelivered event
+    creates nothing); returns the ids of those of these events still pending."""
+    Notification.objects.bulk_create(
         [
-            Event(
-                topic=settings.KAFKA_TOPIC_NOTIFICATIONS,
-                event_type=notification.event_type,
-                key=order.stock.symbol,
-                payload={
-                    "notification_id": str(notification.pk),
-                    "order_id": str(order.pk),
-                    "user_id": str(order.user_id),
-                    "status": order.status,
-                },
+            Notification(
+                user_id=outcome.user_id,
+                order_id=outcome.order_id,
+                source_event_id=outcome.event_id,
+                event_type=f"order.{outcome.status}",
+                text=render_order_message(outcome),
             )
-            for notification, order in zip(notifications, orders, strict=True)
-        ]
+            for outcome in outcomes
+        ],
+        ignore_conflicts=True,
     )
-    return notifications, events
+    pending = Notification.objects.filter(
+        source_event_id__in=[outcome.event_id for outcome in outcomes],
+        status=NotificationStatus.PENDING,
+    )
+    return list(pending.order_by("created_at").values_list("pk", flat=True))
 
 
 # --- delivery -------------------------------------------------------------------------

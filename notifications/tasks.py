@@ -1,3 +1,4 @@
+from typing import Any
 from uuid import UUID
 
 from celery import Task, shared_task
@@ -25,12 +26,25 @@ def send_notification(self: Task, notification_id: str) -> None:
         raise self.retry(exc=exc, countdown=exc.countdown) from exc
 
 
-@shared_task(name="notifications.send_notifications", queue=CeleryQueue.NOTIFICATIONS)
+@shared_task(
+    name="notifications.record_order_outcomes", queue=CeleryQueue.NOTIFICATIONS, **TRANSIENT_RETRY
+)
 @instrumented
-def send_notifications(notification_ids: list[str]) -> None:
-    """The bridge's batch: deliver each; one that must wait continues as its own task."""
+def record_order_outcomes(outcomes: list[dict[str, Any]]) -> None:
+    """The bridge's batch of `order.<outcome>` events: record each one's notification
+    (once per event) and deliver those pending; one that must wait continues as its own
+    task. Run again after a crash, it delivers what the first run left pending."""
     from notifications import services
 
-    ids = [UUID(notification_id) for notification_id in notification_ids]
+    ids = services.record_order_outcomes([services.OrderOutcome.from_event(o) for o in outcomes])
     for notification_id, countdown in services.deliver_notifications(notification_ids=ids).items():
         send_notification.apply_async((str(notification_id),), countdown=countdown)
+
+
+@shared_task(
+    name="notifications.record_order_outcome", queue=CeleryQueue.NOTIFICATIONS, **TRANSIENT_RETRY
+)
+@instrumented
+def record_order_outcome(**outcome: Any) -> None:
+    """One `order.<outcome>` event (the route's single form; the bridge batches)."""
+    record_order_outcomes([outcome])

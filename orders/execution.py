@@ -17,14 +17,15 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from uuid import UUID
 
+from django.conf import settings
 from django.db import InterfaceError, OperationalError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from brokerage import db, metrics, money
 from brokerage.errors import ErrorCode
-from brokerage.events.outbox import publish_on_commit
-from notifications.services import order_outcome_records
+from brokerage.events.models import OutboxEvent
+from brokerage.events.outbox import Event, outbox_rows, publish_on_commit
 from orders.engine import decide
 from orders.models import (
     NOTIFY_STATUSES,
@@ -238,9 +239,9 @@ _POSITION_FIELDS = ["quantity", "quantity_reserved", "average_cost", "realized_p
 
 
 def save_book(book: Book, changed: list[Order]) -> None:
-    """Write what the transaction changed, with the customers' notifications and their
-    events, as one statement: the account rows locked last are released at the commit
-    right after it."""
+    """Write what the transaction changed, with the `order.<outcome>` events of the orders
+    that reached an outcome, as one statement: the account rows locked last are released
+    at the commit right after it."""
     now = timezone.now()
     # Only the rows of orders that changed; a still-resting order moved nothing.
     users = {order.user_id for order in changed}
@@ -252,9 +253,7 @@ def save_book(book: Book, changed: list[Order]) -> None:
         position.updated_at = now
     for order in changed:
         order.updated_at = now
-    notifications, events = order_outcome_records(
-        orders=[order for order in changed if order.status in NOTIFY_STATUSES]
-    )
+    events = outcome_events([order for order in changed if order.status in NOTIFY_STATUSES])
     db.write_together(
         [
             db.insert_rows(book.new_positions),
@@ -265,11 +264,44 @@ def save_book(book: Book, changed: list[Order]) -> None:
             ),
             db.update_rows(Order, changed, _ORDER_FIELDS),
             db.insert_rows(book.fills),
-            db.insert_rows(notifications),
             db.insert_rows(events),
         ]
     )
     publish_on_commit(events)
+
+
+def outcome_events(orders: list[Order]) -> list[OutboxEvent]:
+    """The `order.<status>` events of orders that reached an outcome, unsaved, carrying
+    what a message about it needs (the notifications app follows them). Each order's
+    `stock` must be loaded."""
+    return outbox_rows(
+        [
+            Event(
+                topic=settings.KAFKA_TOPIC_ORDERS,
+                event_type=f"order.{order.status}",
+                key=order.stock.symbol,
+                payload={
+                    "order_id": str(order.pk),
+                    "user_id": str(order.user_id),
+                    "symbol": order.stock.symbol,
+                    "currency": order.stock.currency,
+                    "side": order.side,
+                    "type": order.type,
+                    "quantity": str(order.quantity),
+                    "limit_price": _text(order.limit_price),
+                    "filled_quantity": str(order.filled_quantity),
+                    "average_fill_price": _text(order.average_fill_price),
+                    "status": order.status,
+                    "error_code": order.error_code,
+                },
+            )
+            for order in orders
+        ]
+    )
+
+
+def _text(value: Decimal | None) -> str | None:
+    return None if value is None else str(value)
 
 
 @transaction.atomic

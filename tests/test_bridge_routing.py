@@ -55,6 +55,35 @@ def test_a_good_event_routes_to_its_batch_task_with_a_canonical_id():
     assert kwargs == {"order_id": "6be0095f-dd0c-445b-b4c2-6298200008cd"}
 
 
-def test_every_status_that_notifies_has_a_route():
-    routed = {event for topic, event in routes() if topic == settings.KAFKA_TOPIC_NOTIFICATIONS}
-    assert routed == {f"order.{status}" for status in NOTIFY_STATUSES}
+def test_every_outcome_that_notifies_is_recorded_by_the_notifications_app():
+    for status in NOTIFY_STATUSES:
+        route = routes()[(settings.KAFKA_TOPIC_ORDERS, f"order.{status}")]
+        assert route.queue == "notifications"
+        assert route.batch == ("notifications.record_order_outcomes", "outcomes")
+        assert "event_id" in route.args  # the notification is unique on it
+
+
+def test_a_batch_of_a_route_with_several_args_carries_each_events_kwargs():
+    event = Envelope.from_bytes(
+        envelope(
+            event_type="order.filled",
+            payload={
+                "order_id": "6be0095f-dd0c-445b-b4c2-6298200008cd",
+                "user_id": "7be0095f-dd0c-445b-b4c2-6298200008cd",
+                "symbol": "ACME",
+                "currency": "USD",
+                "side": "buy",
+                "type": "market",
+                "quantity": "1",
+                "limit_price": None,
+                "filled_quantity": "1",
+                "average_fill_price": "50",
+                "status": "filled",
+                "error_code": None,
+            },
+        )
+    )
+    event = Envelope(**{**event.__dict__, "event_id": "8be0095f-dd0c-445b-b4c2-6298200008cd"})
+    route, kwargs = resolve(settings.KAFKA_TOPIC_ORDERS, event)
+    assert kwargs["event_id"] == "8be0095f-dd0c-445b-b4c2-6298200008cd"
+    assert route.batch_item(kwargs) == kwargs

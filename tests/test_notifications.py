@@ -10,6 +10,7 @@ import html
 import re
 import socket
 import threading
+import uuid
 from datetime import timedelta
 from decimal import Decimal
 from html.parser import HTMLParser
@@ -29,13 +30,14 @@ from notifications.services import (
     NO_CHAT,
     NO_TOKEN,
     DeliveryDeferred,
+    OrderOutcome,
     deliver_notification,
     render_order_message,
     skip_undeliverable,
 )
-from notifications.tasks import send_notification, send_notifications
-from orders.models import Order, OrderSide, OrderStatus, OrderType
-from tests.factories import UserFactory
+from notifications.tasks import record_order_outcomes, send_notification
+from orders.models import OrderSide, OrderStatus, OrderType
+from tests.factories import OrderFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -251,7 +253,12 @@ def test_an_unmarketable_fok_is_cancelled_and_the_message_says_why(telegram, pla
 
 
 def test_user_controlled_and_html_special_text_is_escaped_for_telegram():
-    order = Order(
+    outcome = OrderOutcome(
+        event_id=uuid.uuid4(),
+        order_id=uuid.uuid4(),
+        user_id=uuid.uuid4(),
+        symbol="A<B>&C",
+        currency='"&<',
         side=OrderSide.SELL,
         type=OrderType.LIMIT,
         quantity=Decimal("2.500000"),
@@ -259,9 +266,10 @@ def test_user_controlled_and_html_special_text_is_escaped_for_telegram():
         filled_quantity=Decimal("1"),
         average_fill_price=Decimal("10.5000"),
         status=OrderStatus.PARTIALLY_FILLED,
+        error_code=None,
     )
 
-    text = render_order_message(order=order, symbol="A<B>&C", currency='"&<')
+    text = render_order_message(outcome)
 
     assert check_telegram_html(text) is None
     assert "Sell 2.5 A&lt;B&gt;&amp;C limit 10 &quot;&amp;&lt;" in text
@@ -707,12 +715,48 @@ def test_a_batch_skips_users_without_a_chat_and_returns_the_rest(telegram, custo
     assert telegram.sent() == []  # skipping sends nothing
 
 
-def test_the_batch_task_sends_what_it_can(telegram, customer):
+def outcome_event(user, order) -> dict[str, object]:  # type: ignore[no-untyped-def]
+    """The bridge's kwargs for an `order.filled` event of `order`."""
+    return {
+        "event_id": str(uuid.uuid4()),
+        "order_id": str(order.pk),
+        "user_id": str(user.pk),
+        "symbol": "ACME",
+        "currency": "USD",
+        "side": "buy",
+        "type": "market",
+        "quantity": "2.000000",
+        "limit_price": None,
+        "filled_quantity": "2.000000",
+        "average_fill_price": "50.0000",
+        "status": "filled",
+        "error_code": None,
+    }
+
+
+def test_the_batch_task_records_and_sends_each_event_once(telegram, customer, acme):
     telegram.answer_ok()
-    notification = make_notification(customer, text="<b>Order filled</b> batch")
+    order = OrderFactory(user=customer, stock=acme)
+    event = outcome_event(customer, order)
 
-    send_notifications.apply(kwargs={"notification_ids": [str(notification.pk)]})
+    record_order_outcomes.apply(kwargs={"outcomes": [event]})
+    record_order_outcomes.apply(kwargs={"outcomes": [event, event]})  # redelivered twice
 
-    notification.refresh_from_db()
+    notification = Notification.objects.get()
+    assert notification.source_event_id == uuid.UUID(event["event_id"])
     assert notification.status == NotificationStatus.SENT
-    assert [form["text"] for form in telegram.sent()] == ["<b>Order filled</b> batch"]
+    assert notification.attempts == 1
+    assert [form["text"] for form in telegram.sent()] == [notification.text]
+    assert notification.text.startswith("<b>Order filled</b>\nBuy 2 ACME at market\n")
+
+
+def test_a_redelivery_sends_what_a_dead_worker_left_pending(telegram, customer, acme):
+    event = outcome_event(customer, OrderFactory(user=customer, stock=acme))
+    services.record_order_outcomes([OrderOutcome.from_event(event)])  # then the worker died
+    telegram.answer_ok()
+
+    record_order_outcomes.apply(kwargs={"outcomes": [event]})
+
+    notification = Notification.objects.get()
+    assert notification.status == NotificationStatus.SENT
+    assert len(telegram.sent()) == 1

@@ -192,7 +192,7 @@ class Bridge:
             task, arg = route.batch
             key = (topic, msg.partition() or 0, task, route.queue, arg)
             values, _ = batched.setdefault(key, ([], headers))
-            values.append(kwargs[route.args[0]])
+            values.append(route.batch_item(kwargs))
         size = settings.KAFKA_BRIDGE_TASK_BATCH_SIZE
         for (topic, _, task, queue, arg), (values, headers) in batched.items():
             for start in range(0, len(values), size):

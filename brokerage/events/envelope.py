@@ -52,7 +52,6 @@ class Envelope:
 def topics() -> list[str]:
     return [
         settings.KAFKA_TOPIC_ORDERS,
-        settings.KAFKA_TOPIC_NOTIFICATIONS,
         settings.KAFKA_TOPIC_PRICES,
     ]
 

@@ -21,7 +21,6 @@ class Topic(StrEnum):
     """A topic by role; its name is a setting (deployments and test runs choose it)."""
 
     ORDERS = "KAFKA_TOPIC_ORDERS"
-    NOTIFICATIONS = "KAFKA_TOPIC_NOTIFICATIONS"
     PRICES = "KAFKA_TOPIC_PRICES"
 
     @property
@@ -36,9 +35,14 @@ class Route:
     event_type: str
     task: str  # the Celery task's name
     queue: str
-    args: tuple[str, ...]  # payload keys passed to the task as kwargs
-    # The bridge hands a batch's events of this route to one task: (task name, list kwarg).
+    # Payload keys passed to the task as kwargs; "event_id" is the envelope's.
+    args: tuple[str, ...]
+    # The bridge hands a batch's events of this route to one task: (task name, list
+    # kwarg). The list holds each event's one arg, or its kwargs dict when it has several.
     batch: tuple[str, str] | None = None
+
+    def batch_item(self, kwargs: dict[str, Any]) -> Any:
+        return kwargs[self.args[0]] if len(self.args) == 1 else kwargs
 
 
 _routes: dict[tuple[Topic, str], Route] = {}
@@ -73,10 +77,11 @@ def resolve(topic: str, envelope: Envelope) -> tuple[Route, dict[str, Any]]:
     route = routes().get((topic, envelope.event_type))
     if route is None:
         raise ValueError(f"no route for {envelope.event_type!r} on {topic!r}")
-    missing = [name for name in route.args if name not in envelope.payload]
+    fields = {**envelope.payload, "event_id": envelope.event_id}
+    missing = [name for name in route.args if name not in fields]
     if missing:
         raise ValueError(f"payload lacks {missing}")
-    return route, {name: _checked(name, envelope.payload[name]) for name in route.args}
+    return route, {name: _checked(name, fields[name]) for name in route.args}
 
 
 def _checked(name: str, value: Any) -> Any:

@@ -93,7 +93,6 @@ def pipeline_names() -> dict[str, str]:
     run = uuid.uuid4().hex[:8]
     return {
         "KAFKA_TOPIC_ORDERS": f"orders-{run}",
-        "KAFKA_TOPIC_NOTIFICATIONS": f"notifications-{run}",
         "KAFKA_TOPIC_PRICES": f"prices-{run}",
         "KAFKA_BRIDGE_GROUP": f"bridge-{run}",
         "CELERY_KEY_PREFIX": f"test-{run}:",

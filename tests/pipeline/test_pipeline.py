@@ -103,11 +103,16 @@ def test_order_flows_from_http_through_kafka_and_bridge_to_the_worker(trader):
     headers = dict(message.headers())
     assert headers["event_type"] == b"order.accepted"
     trace_id = headers["traceparent"].decode().split("-")[1]  # W3C: version-trace-span-flags
-    filled = read_topic(
-        settings.KAFKA_TOPIC_NOTIFICATIONS,
-        until=lambda msgs: any(order_id in m.value().decode() for m in msgs),
-    )
-    outcome = [m for m in filled if order_id in m.value().decode()]
+
+    def outcomes(msgs):
+        return [
+            m
+            for m in msgs
+            if order_id in m.value().decode()
+            and json.loads(m.value())["event_type"] != "order.accepted"
+        ]
+
+    outcome = outcomes(read_topic(settings.KAFKA_TOPIC_ORDERS, until=outcomes))
     assert [json.loads(m.value())["event_type"] for m in outcome] == ["order.filled"]
     # The worker continued the request's trace: HTTP -> Kafka -> bridge -> Celery -> Kafka.
     assert dict(outcome[0].headers())["traceparent"].decode().split("-")[1] == trace_id

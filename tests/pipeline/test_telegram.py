@@ -1,5 +1,6 @@
 """Order outcomes reach Telegram through the real pipeline: API -> Kafka `orders` ->
-bridge -> worker fills -> Kafka `notifications` -> bridge -> worker -> a fake Bot API.
+bridge -> worker fills and emits `order.filled` -> Kafka `orders` -> bridge -> the
+notifications worker records and sends it -> a fake Bot API.
 
 The worker's TELEGRAM_API_BASE_URL points at `fake_telegram` (tests/pipeline/conftest.py);
 each test links its customer to its own chat id, so messages never mix across tests.
@@ -77,15 +78,11 @@ def test_a_fill_sends_exactly_one_message_to_the_customers_chat(customer, fake_t
     assert api.get("/api/v1/notifications").json()["results"][0]["status"] == "sent"
 
 
-def test_a_duplicated_notifications_event_still_sends_one_message(
-    customer, fake_telegram, pipeline
-):
+def test_a_duplicated_outcome_event_still_sends_one_message(customer, fake_telegram, pipeline):
     chat_id, api = customer
     order_id = submit(api, quantity="2")
     first = notification_of(order_id, NotificationStatus.SENT)
-    event = OutboxEvent.objects.get(
-        event_type="order.filled", envelope__payload__notification_id=str(first.pk)
-    )
+    event = OutboxEvent.objects.get(pk=first.source_event_id)
 
     outbox.publish([event, event], wait=5)  # the same event_id twice more
     sentinel = submit(api, quantity="1")  # same key, same partition, queued behind them
@@ -94,11 +91,12 @@ def test_a_duplicated_notifications_event_still_sends_one_message(
     texts = [form["text"] for _, form in fake_telegram.calls(chat_id)]
     assert texts == [filled_text(order_id, 2), filled_text(sentinel, 1)]
     deliveries = sum(  # the bridge may hand both copies over in one batch task
-        line.count(str(first.pk))
+        line.count(f"'event_id': '{first.source_event_id}'")  # in the task's kwargs
         for line in pipeline.worker.lines
-        if "task=notifications.send_notification" in line
+        if "task=notifications.record_order_outcome" in line
     )
     assert deliveries == 3  # the duplicates did reach the worker, and were no-ops
+    assert Notification.objects.filter(order_id=order_id).count() == 1
     first.refresh_from_db()
     assert first.attempts == 1
 
