@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt |
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: venv run lint format typecheck test bench clean
+.PHONY: venv run lint format typecheck architecture test bench clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -32,9 +32,15 @@ format: venv
 typecheck: venv
 	$(BIN)/mypy .
 
-## Lint, type-check and run the whole suite on PostgreSQL and Redis: the embedded ones
-## unless DATABASE_URL / REDIS_URL are set; the pipeline tests start their own broker.
-test: lint typecheck
+## The import contracts in pyproject.toml: the event transport knows no domain app, apps
+## depend one way, no import circles.
+architecture: venv
+	$(BIN)/lint-imports
+
+## Lint, type-check, check the architecture and run the whole suite on PostgreSQL and
+## Redis: the embedded ones unless DATABASE_URL / REDIS_URL are set; the pipeline tests
+## start their own broker.
+test: lint typecheck architecture
 	$(BIN)/python -m deploy.stack services postgres redis -- $(BIN)/pytest $(PYTEST_ARGS)
 
 clean:

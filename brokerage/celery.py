@@ -27,6 +27,12 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
+def enqueue(task_name: str, *args: Any) -> None:
+    """Queue a task by name: services hand work to tasks without importing the task
+    modules (which import the services). Runs eagerly where Celery is eager (tests)."""
+    app.signature(task_name, args=args).apply_async()
+
+
 class CeleryQueue(StrEnum):
     ORDERS = "orders"
     NOTIFICATIONS = "notifications"

@@ -1,6 +1,7 @@
 """Notification records: created from the `order.<outcome>` events orders emit, once per
 event, and delivered to Telegram at most once."""
 
+import functools
 import html
 import logging
 import re
@@ -16,7 +17,7 @@ from django.utils import timezone
 from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError
 
 from brokerage import metrics
-from brokerage.celery import TransientError
+from brokerage.celery import TransientError, enqueue
 from brokerage.errors import ErrorCode
 from notifications import telegram_client
 from notifications.models import Notification, NotificationStatus
@@ -361,8 +362,6 @@ def resend_notifications(*, notification_ids: list[UUID]) -> int:
     Locks the notifications (pk order). Others (sent, skipped, pending) are left alone.
     Returns how many were queued.
     """
-    from notifications.tasks import send_notification  # tasks import services
-
     failed = (
         Notification.objects.select_for_update(no_key=True)
         .filter(pk__in=notification_ids, status=NotificationStatus.FAILED)
@@ -375,6 +374,8 @@ def resend_notifications(*, notification_ids: list[UUID]) -> int:
         notification.last_error = ""
         notification.claimed_until = None
         notification.save(update_fields=["status", "attempts", "last_error", "claimed_until"])
-        send_notification.delay_on_commit(str(notification.pk))
+        transaction.on_commit(
+            functools.partial(enqueue, "notifications.send_notification", str(notification.pk))
+        )
         queued += 1
     return queued

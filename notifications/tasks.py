@@ -4,6 +4,7 @@ from uuid import UUID
 from celery import Task, shared_task
 
 from brokerage.celery import TRANSIENT_RETRY, CeleryQueue, instrumented
+from notifications import services
 
 # The service bounds its own retries (TELEGRAM_MAX_ATTEMPTS requests, a claim's lease),
 # so Celery must not give up first and strand a notification in `pending`.
@@ -18,8 +19,6 @@ DELIVERY_RETRY = {**TRANSIENT_RETRY, "max_retries": None}
 )
 @instrumented
 def send_notification(self: Task, notification_id: str) -> None:
-    from notifications import services  # tasks <-> services import cycle
-
     try:
         services.deliver_notification(notification_id=UUID(notification_id))
     except services.DeliveryDeferred as exc:  # Telegram said when: then, not on backoff
@@ -34,8 +33,6 @@ def record_order_outcomes(outcomes: list[dict[str, Any]]) -> None:
     """The bridge's batch of `order.<outcome>` events: record each one's notification
     (once per event) and deliver those pending; one that must wait continues as its own
     task. Run again after a crash, it delivers what the first run left pending."""
-    from notifications import services
-
     ids = services.record_order_outcomes([services.OrderOutcome.from_event(o) for o in outcomes])
     for notification_id, countdown in services.deliver_notifications(notification_ids=ids).items():
         send_notification.apply_async((str(notification_id),), countdown=countdown)

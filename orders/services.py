@@ -15,6 +15,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from brokerage import db, metrics, money
+from brokerage.celery import enqueue
 from brokerage.errors import (
     IdempotencyConflict,
     InsufficientCash,
@@ -35,7 +36,6 @@ from orders.models import (
     OrderType,
     TimeInForce,
 )
-from orders.tasks import execute_orders as execute_orders_task
 from stocks.quotes import get_stock_quote
 from users.models import Position, User
 
@@ -290,7 +290,7 @@ def redispatch_stuck_orders() -> int:
     )
     size = settings.KAFKA_BRIDGE_TASK_BATCH_SIZE
     for start in range(0, len(ids), size):  # batches, as the bridge would send them
-        execute_orders_task.delay([str(order_id) for order_id in ids[start : start + size]])
+        enqueue("orders.execute_orders", [str(order_id) for order_id in ids[start : start + size]])
     if ids:
         logger.warning("re-dispatched %d orders stuck in accepted", len(ids))
     return len(ids)

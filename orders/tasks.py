@@ -5,43 +5,34 @@ from uuid import UUID
 from celery import shared_task
 
 from brokerage.celery import TRANSIENT_RETRY, CeleryQueue, instrumented
+from orders import execution, services
 
 
 @shared_task(name="orders.execute_order", queue=CeleryQueue.ORDERS, **TRANSIENT_RETRY)
 @instrumented
 def execute_order(order_id: str) -> None:
-    from orders import execution  # services import this module to dispatch
-
     execution.execute_order(order_id=UUID(order_id))
 
 
 @shared_task(name="orders.execute_orders", queue=CeleryQueue.ORDERS, **TRANSIENT_RETRY)
 @instrumented
 def execute_orders(order_ids: list[str]) -> int:
-    from orders import execution
-
     return execution.execute_orders_isolated(order_ids=[UUID(order_id) for order_id in order_ids])
 
 
 @shared_task(name="orders.match_resting_orders", queue=CeleryQueue.ORDERS, **TRANSIENT_RETRY)
 @instrumented
 def match_resting_orders(symbol: str) -> int:
-    from orders import execution
-
     return execution.match_resting_orders(symbol=symbol)
 
 
 @shared_task(name="orders.expire_day_orders", queue=CeleryQueue.DEFAULT, **TRANSIENT_RETRY)
 @instrumented
 def expire_day_orders() -> int:
-    from orders import services
-
     return services.expire_day_orders()
 
 
 @shared_task(name="orders.redispatch_stuck_orders", queue=CeleryQueue.DEFAULT, **TRANSIENT_RETRY)
 @instrumented
 def redispatch_stuck_orders() -> int:
-    from orders import services
-
     return services.redispatch_stuck_orders()

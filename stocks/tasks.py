@@ -1,11 +1,10 @@
 from celery import shared_task
 
 from brokerage.celery import TRANSIENT_RETRY, CeleryQueue, instrumented
+from stocks import services
 
 
 @shared_task(name="stocks.simulate_market", queue=CeleryQueue.DEFAULT, **TRANSIENT_RETRY)
 @instrumented
 def simulate_market() -> int:
-    from stocks import services
-
     return services.simulate_market_step()
