@@ -40,5 +40,5 @@ urlpatterns = [
     path("", include("django_prometheus.urls")),  # /metrics
 ]
 
-handler404 = "brokerage.errors.not_found_view"
-handler500 = "brokerage.errors.server_error_view"
+handler404 = "brokerage.api.errors.not_found_view"
+handler500 = "brokerage.api.errors.server_error_view"

@@ -1,6 +1,4 @@
-"""Project-level endpoints: health, readiness and shared view helpers."""
-
-from uuid import UUID
+"""Project-level endpoints: liveness and readiness."""
 
 from django.core.cache import cache
 from django.db import connection
@@ -12,25 +10,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from brokerage.celery import app as celery_app
-from brokerage.errors import InvalidInput
 from brokerage.events.producer import check_kafka
-from users.models import User
-
-
-def actor(request: Request) -> User:
-    """The authenticated caller; views behind IsAuthenticated always have one."""
-    user = request.user
-    assert isinstance(user, User)
-    return user
-
-
-def parse_uuid(value: str, field: str) -> UUID:
-    """A malformed id in a URL is bad input (400, 1000), not a missing record."""
-    try:
-        return UUID(value)
-    except ValueError as exc:
-        raise InvalidInput(f"'{value}' is not a valid UUID.", field=field) from exc
-
 
 HealthSerializer = inline_serializer("Health", {"status": serializers.CharField()})
 

@@ -17,8 +17,8 @@ from django.utils import timezone
 from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError
 
 from brokerage import metrics
+from brokerage.api.errors import ErrorCode
 from brokerage.celery import TransientError, enqueue
-from brokerage.errors import ErrorCode
 from notifications import telegram_client
 from notifications.models import Notification, NotificationStatus
 from orders.models import OrderStatus

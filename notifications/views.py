@@ -2,7 +2,7 @@ from django.db.models import QuerySet
 from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework import mixins, viewsets
 
-from brokerage.views import actor
+from brokerage.api.request import actor
 from notifications import selectors
 from notifications.filters import NotificationFilter
 from notifications.models import Notification

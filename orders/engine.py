@@ -10,7 +10,7 @@ or nothing).
 from dataclasses import dataclass
 from decimal import Decimal
 
-from brokerage.errors import ErrorCode
+from brokerage.api.errors import ErrorCode
 from orders.models import OrderSide, OrderType, TimeInForce
 
 RESTING_TIME_IN_FORCE = frozenset({TimeInForce.GTC, TimeInForce.DAY})

@@ -22,10 +22,11 @@ from django.db import InterfaceError, OperationalError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from brokerage import db, metrics, money
-from brokerage.errors import ErrorCode
+from brokerage import metrics
+from brokerage.api.errors import ErrorCode
 from brokerage.events.models import OutboxEvent
 from brokerage.events.outbox import Event, outbox_rows, publish_on_commit
+from brokerage.shared import db, money
 from orders.engine import decide
 from orders.models import (
     NOTIFY_STATUSES,

@@ -6,8 +6,8 @@ from typing import Any
 from django.http import QueryDict
 from drf_spectacular.utils import OpenApiParameter
 
-from brokerage.errors import InvalidInput
-from brokerage.views import parse_uuid
+from brokerage.api.errors import InvalidInput
+from brokerage.api.request import parse_uuid
 from orders.models import OrderSide, OrderStatus
 
 ORDER_FILTER_PARAMETERS = [

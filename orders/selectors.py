@@ -3,7 +3,7 @@ from uuid import UUID
 
 from django.db.models import Prefetch, QuerySet
 
-from brokerage.errors import OrderNotFound
+from brokerage.api.errors import OrderNotFound
 from orders.models import Fill, Order
 from users.models import User
 

@@ -3,7 +3,7 @@ from typing import Any
 from django.utils import timezone
 from rest_framework import serializers
 
-from brokerage.fields import (
+from brokerage.shared.fields import (
     PRICE_PLACES,
     QUANTITY_PLACES,
     datetime_text,

@@ -14,9 +14,8 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from brokerage import db, metrics, money
-from brokerage.celery import enqueue
-from brokerage.errors import (
+from brokerage import metrics
+from brokerage.api.errors import (
     IdempotencyConflict,
     InsufficientCash,
     InsufficientShares,
@@ -26,7 +25,9 @@ from brokerage.errors import (
     OrderFailed,
     OrderNotFound,
 )
+from brokerage.celery import enqueue
 from brokerage.events.outbox import Event, outbox_rows, publish_on_commit
+from brokerage.shared import db, money
 from orders.execution import Book, finish, save_book
 from orders.models import (
     RESTING_STATUSES,

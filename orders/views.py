@@ -7,8 +7,8 @@ from rest_framework.response import Response
 from rest_framework.reverse import reverse
 from rest_framework.views import APIView
 
-from brokerage.errors import InvalidInput
-from brokerage.views import actor, parse_uuid
+from brokerage.api.errors import InvalidInput
+from brokerage.api.request import actor, parse_uuid
 from orders import selectors, services
 from orders.filters import ORDER_FILTER_PARAMETERS, order_filters
 from orders.models import Order, OrderSide, OrderType

@@ -4,7 +4,7 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
 
-from brokerage.fields import price_column, quantity_column
+from brokerage.shared.fields import price_column, quantity_column
 
 SYMBOL_PATTERN = r"^[A-Z][A-Z0-9.]{0,9}$"
 CURRENCY_PATTERN = r"^[A-Z]{3}$"

@@ -1,6 +1,6 @@
 from django.db.models import QuerySet
 
-from brokerage.errors import StockNotFound
+from brokerage.api.errors import StockNotFound
 from stocks.models import Stock
 
 

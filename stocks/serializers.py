@@ -3,7 +3,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from brokerage.fields import price_input, quantity_input
+from brokerage.shared.fields import price_input, quantity_input
 from stocks.models import CURRENCY_PATTERN, SYMBOL_PATTERN, Stock
 
 

@@ -4,10 +4,10 @@ from random import Random
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
-from brokerage import money
-from brokerage.db import set_fields
-from brokerage.errors import StockExists, StockNotFound
+from brokerage.api.errors import StockExists, StockNotFound
 from brokerage.events.outbox import emit
+from brokerage.shared import money
+from brokerage.shared.db import set_fields
 from stocks.models import Stock
 from stocks.quotes import forget_quote
 

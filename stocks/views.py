@@ -1,9 +1,9 @@
 from drf_spectacular.utils import extend_schema
 from rest_framework import permissions, viewsets
-from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from brokerage.api.pagination import NewestFirstCursorPagination
 from stocks import selectors, services
 from stocks.quotes import get_stock_quote
 from stocks.serializers import (
@@ -20,10 +20,8 @@ class IsStaffOrReadOnly(permissions.BasePermission):
         return bool(request.user and request.user.is_staff)
 
 
-class StockPagination(CursorPagination):
+class StockPagination(NewestFirstCursorPagination):
     ordering = "symbol"
-    page_size_query_param = "page_size"
-    max_page_size = 500
 
 
 class StockViewSet(viewsets.GenericViewSet):

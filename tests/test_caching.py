@@ -8,7 +8,7 @@ from django.conf import settings
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from brokerage.authentication import CachedTokenAuthentication
+from brokerage.api.authentication import CachedTokenAuthentication
 from stocks import quotes
 from stocks.models import Stock
 from tests.factories import StockFactory
@@ -52,7 +52,7 @@ def test_a_remembered_token_expires(client_for, user, settings, monkeypatch):
     assert api.get("/api/v1/positions").status_code == 200  # remembered for 10 s
 
     clock = time.monotonic() + 11
-    monkeypatch.setattr("brokerage.authentication.time.monotonic", lambda: clock)
+    monkeypatch.setattr("brokerage.api.authentication.time.monotonic", lambda: clock)
 
     assert api.get("/api/v1/positions").status_code == 401
 

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from django.db import connection, transaction
 
-from brokerage.errors import InsufficientCash, InsufficientShares, OrderAlreadyCompleted
+from brokerage.api.errors import InsufficientCash, InsufficientShares, OrderAlreadyCompleted
 from brokerage.events.models import OutboxEvent
 from orders.execution import execute_order, match_resting_orders
 from orders.models import Fill, Order, OrderStatus

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from brokerage.errors import ErrorCode
+from brokerage.api.errors import ErrorCode
 from orders.engine import Decision, decide, is_marketable
 
 PRICE = Decimal("100.0000")

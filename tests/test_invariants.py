@@ -18,14 +18,14 @@ from django.db import transaction
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from brokerage import money
-from brokerage.errors import (
+from brokerage.api.errors import (
     InsufficientCash,
     InsufficientShares,
     OrderAlreadyCancelled,
     OrderAlreadyCompleted,
     OrderFailed,
 )
+from brokerage.shared import money
 from orders.models import TERMINAL_STATUSES, Fill, Order, OrderSide, OrderStatus
 from orders.services import cancel_order, expire_day_orders, submit_order
 from stocks import quotes

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from django.db import IntegrityError, transaction
 
-from brokerage.errors import (
+from brokerage.api.errors import (
     ErrorCode,
     InsufficientCash,
     InsufficientShares,

@@ -8,7 +8,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 
-from brokerage.fields import cash_column, price_column, quantity_column
+from brokerage.shared.fields import cash_column, price_column, quantity_column
 
 
 class UserType(models.TextChoices):

@@ -2,7 +2,7 @@ from uuid import UUID
 
 from django.db.models import QuerySet
 
-from brokerage.errors import UserNotFound
+from brokerage.api.errors import UserNotFound
 from users.models import Position, User
 
 

@@ -4,8 +4,8 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from brokerage import money
-from brokerage.fields import (
+from brokerage.shared import money
+from brokerage.shared.fields import (
     CASH_PLACES,
     PRICE_PLACES,
     QUANTITY_PLACES,

@@ -4,8 +4,8 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from rest_framework.authtoken.models import Token
 
-from brokerage.db import set_fields
-from brokerage.errors import UserExists
+from brokerage.api.errors import UserExists
+from brokerage.shared.db import set_fields
 from stocks.models import Stock
 from users.models import Position, User, UserType
 

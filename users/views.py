@@ -4,12 +4,12 @@ from typing import Any
 from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, permissions, viewsets
-from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle, BaseThrottle
 
-from brokerage.views import actor, parse_uuid
+from brokerage.api.pagination import NewestFirstCursorPagination
+from brokerage.api.request import actor, parse_uuid
 from users import selectors, services
 from users.models import Position, User
 from users.serializers import (
@@ -26,10 +26,8 @@ class SignupThrottle(AnonRateThrottle):
     scope = "signup"
 
 
-class UserPagination(CursorPagination):
+class UserPagination(NewestFirstCursorPagination):
     ordering = ("-date_joined", "-id")
-    page_size_query_param = "page_size"
-    max_page_size = 500
 
 
 class UserViewSet(viewsets.GenericViewSet):

@@ -5,7 +5,7 @@ from collections.abc import Callable
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
-from brokerage.errors import ErrorCode, error_body
+from brokerage.api.errors import ErrorCode, error_body
 
 
 class BodySizeLimitMiddleware:
