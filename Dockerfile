@@ -52,7 +52,11 @@ RUN mkdir -p var && chown app:app var
 USER app
 
 # Settings have working defaults for every value, so this needs no environment.
-RUN python manage.py collectstatic --noinput
+RUN DJANGO_SETTINGS_MODULE=brokerage.settings.local python manage.py collectstatic --noinput
+
+# Production settings by default: the container refuses to start without a real
+# SECRET_KEY and named ALLOWED_HOSTS (docker-compose.yml passes them).
+ENV DJANGO_SETTINGS_MODULE=brokerage.settings.production
 
 EXPOSE 8000
 # granian (Rust HTTP, WSGI): measured by `make bench` against gunicorn gthread with the

@@ -313,7 +313,7 @@ def main() -> None:
         "DEFAULT_USER_BALANCE": "100000000",
     }
     os.environ.update(env)
-    os.environ["DJANGO_SETTINGS_MODULE"] = "brokerage.settings"
+    os.environ["DJANGO_SETTINGS_MODULE"] = "brokerage.settings.local"
     python = sys.executable
     subprocess.run([python, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
     subprocess.run(

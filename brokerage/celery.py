@@ -14,7 +14,7 @@ from opentelemetry import propagate, trace
 
 from brokerage import metrics
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "brokerage.settings")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "brokerage.settings.local")
 
 app = Celery("brokerage")
 app.config_from_object("django.conf:settings", namespace="CELERY")

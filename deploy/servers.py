@@ -222,7 +222,12 @@ def redis(url: str, data_dir: Path | None = None) -> Server:
         "--loglevel",
         "warning",
     ]
-    return Server(name="redis", argv=argv, ready=ready, prepare=lambda: data.mkdir(exist_ok=True))
+    return Server(
+        name="redis",
+        argv=argv,
+        ready=ready,
+        prepare=lambda: data.mkdir(parents=True, exist_ok=True),
+    )
 
 
 # --- Kafka-wire broker ----------------------------------------------------------------

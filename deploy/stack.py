@@ -106,7 +106,7 @@ class Process:
             for line in popen.stdout:
                 say(self.name, line.rstrip(), self.color)
             return
-        self.log.parent.mkdir(exist_ok=True)
+        self.log.parent.mkdir(parents=True, exist_ok=True)
         with self.log.open("a") as log:
             for line in popen.stdout:
                 log.write(line)
@@ -237,7 +237,7 @@ class Supervisor:
 
 def configured() -> dict[str, str]:
     """The service URLs, from the environment and `.env`, else the embedded defaults."""
-    from brokerage import settings  # reads .env into the environment, as every process does
+    from brokerage.settings import base as settings  # reads .env, as every process does
 
     return {
         "DATABASE_URL": os.environ.get("DATABASE_URL", settings.EMBEDDED_DATABASE_URL),

@@ -36,7 +36,6 @@ def _service_settings(request, settings, monkeypatch):  # type: ignore[no-untype
 
     Pipeline tests (marked `pipeline`) keep the real broker, bridge and worker.
     """
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.DEFAULT_USER_STOCK_AMOUNT = 10
     if request.node.get_closest_marker("pipeline") is None:
         monkeypatch.setattr(outbox, "publish", publish_inline)

@@ -1,12 +1,58 @@
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_every_setting_read_from_the_environment_is_documented_in_env_example():
-    settings_py = (ROOT / "brokerage" / "settings.py").read_text()
+    settings_py = "".join(p.read_text() for p in (ROOT / "brokerage" / "settings").glob("*.py"))
     read = set(re.findall(r'env\.\w+\("([A-Z0-9_]+)"', settings_py))
     documented = set(re.findall(r"^#?\s*([A-Z0-9_]+)=", (ROOT / ".env.example").read_text(), re.M))
     assert read, "no env.<type>(...) calls found: the pattern is out of date"
     assert sorted(read - documented) == []
+
+
+PRODUCTION = {
+    "DJANGO_SETTINGS_MODULE": "brokerage.settings.production",
+    "SECRET_KEY": "x" * 60,
+    "ALLOWED_HOSTS": "broker.example.com",
+}
+
+
+def load_settings(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """Import the settings in a fresh interpreter with only `env` (and PATH) set."""
+    return subprocess.run(
+        [sys.executable, "-c", "from django.conf import settings; print(settings.DEBUG)"],
+        cwd=ROOT,
+        env={"PATH": os.environ["PATH"], **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_production_settings_load_with_a_real_key_and_named_hosts():
+    loaded = load_settings(PRODUCTION)
+    assert loaded.returncode == 0, loaded.stderr
+    assert loaded.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize(
+    "unsafe",
+    [
+        {"SECRET_KEY": ""},
+        {"SECRET_KEY": "short"},
+        {"SECRET_KEY": "dev-only-insecure-secret-key-change-me"},
+        {"ALLOWED_HOSTS": ""},
+        {"ALLOWED_HOSTS": "*"},
+    ],
+)
+def test_production_settings_refuse_to_load_unsafe_values(unsafe):
+    loaded = load_settings({**PRODUCTION, **unsafe})
+    assert loaded.returncode != 0
+    assert "ImproperlyConfigured" in loaded.stderr

@@ -1,4 +1,5 @@
-"""Settings: every value comes from the environment with a working default.
+"""Settings shared by every mode (local, test, production): each value comes from the
+environment, with a working default wherever one is safe.
 
 `.env.example` lists them all. With no environment at all the project uses the embedded
 servers that `make run` starts from wheels (deploy/servers.py): PostgreSQL, Redis (cache
@@ -11,15 +12,13 @@ from pathlib import Path
 import environ
 from celery.schedules import crontab
 
-BASE_DIR = Path(__file__).resolve().parent.parent
+BASE_DIR = Path(__file__).resolve().parents[2]
 VAR_DIR = BASE_DIR / "var"
 
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
-SECRET_KEY = env.str("SECRET_KEY", default="dev-only-insecure-secret-key-change-me")
-DEBUG = env.bool("DEBUG", default=False)
-ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["*"])
+# SECRET_KEY, DEBUG and ALLOWED_HOSTS: see local.py and production.py.
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
@@ -82,7 +81,6 @@ EMBEDDED_DATABASE_URL = "postgres://postgres@127.0.0.1:54329/brokerage"
 EMBEDDED_REDIS_URL = "redis://127.0.0.1:63799/0"
 EMBEDDED_KAFKA_BOOTSTRAP_SERVERS = "127.0.0.1:9092"
 
-VAR_DIR.mkdir(exist_ok=True)
 DATABASES = {"default": env.db_url("DATABASE_URL", default=EMBEDDED_DATABASE_URL)}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
 # A health check is one more round trip per request; off, a connection broken by a
