@@ -1,3 +1,5 @@
+"""The project app: it owns the outbox table's migrations and the seed_demo command."""
+
 from django.apps import AppConfig
 
 

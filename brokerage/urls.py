@@ -1,3 +1,5 @@
+"""URLs: the versioned API, its schema and docs, the admin, health, metrics."""
+
 from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView

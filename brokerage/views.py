@@ -24,6 +24,9 @@ def health(request: Request) -> Response:
     return Response({"status": "ok"})
 
 
+PROBE_TIMEOUT_SECONDS = 2  # a readiness check waits no longer for any one dependency
+
+
 def _check_database() -> None:
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
@@ -36,12 +39,12 @@ def _check_cache() -> None:
 
 
 def _check_kafka() -> None:
-    check_kafka(timeout=2)
+    check_kafka(timeout=PROBE_TIMEOUT_SECONDS)
 
 
 def _check_celery_broker() -> None:
     with celery_app.connection_for_write() as conn:
-        conn.ensure_connection(max_retries=1, timeout=2)
+        conn.ensure_connection(max_retries=1, timeout=PROBE_TIMEOUT_SECONDS)
 
 
 READINESS_CHECKS = {

@@ -1,0 +1,1 @@
+"""Notifications: follows order events, records a message per outcome, sends it to Telegram."""

@@ -1,3 +1,5 @@
+"""Notifications in the admin, with Resend for failed ones."""
+
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest

@@ -1,3 +1,5 @@
+"""The notifications app; registers for the order outcome events it follows."""
+
 from django.apps import AppConfig
 
 

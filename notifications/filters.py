@@ -1,3 +1,5 @@
+"""Filters of the notifications list."""
+
 import django_filters
 
 from notifications.models import Notification, NotificationStatus

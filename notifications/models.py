@@ -1,3 +1,5 @@
+"""The Notification: a message owed to a customer about one order outcome."""
+
 import uuid
 
 from django.db import models

@@ -1,3 +1,5 @@
+"""Reads of notifications."""
+
 from django.db.models import QuerySet
 
 from notifications.models import Notification

@@ -1,3 +1,5 @@
+"""The notification's API shape."""
+
 from rest_framework import serializers
 
 from notifications.models import Notification

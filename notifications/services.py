@@ -171,9 +171,12 @@ OUTCOME_UNKNOWN = (
 )
 
 
+CLAIM_MARGIN_SECONDS = 30  # beyond a send's four timeouts, before a claim counts as dead
+
+
 def _claim_lease() -> timedelta:
     """Longer than one send can take: httpx's pool, connect, write and read timeouts."""
-    return timedelta(seconds=4 * settings.TELEGRAM_TIMEOUT_SECONDS + 30)
+    return timedelta(seconds=4 * settings.TELEGRAM_TIMEOUT_SECONDS + CLAIM_MARGIN_SECONDS)
 
 
 def _lock(notification_id: UUID) -> Notification:

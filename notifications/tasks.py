@@ -1,3 +1,5 @@
+"""Thin Celery tasks: record order outcomes, deliver notifications; any may run twice."""
+
 from typing import Any
 from uuid import UUID
 

@@ -1,3 +1,5 @@
+"""The notifications API: a customer's own, newest first."""
+
 from django.db.models import QuerySet
 from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework import mixins, viewsets

@@ -1,0 +1,1 @@
+"""Orders: submission, execution against the house, cancel, expiry, the order API."""

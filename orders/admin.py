@@ -1,3 +1,5 @@
+"""Orders and their fills in the admin (read-only)."""
+
 from django.contrib import admin
 from django.http import HttpRequest
 

@@ -1,3 +1,5 @@
+"""The orders app; registers for the events it consumes (accepted orders, price changes)."""
+
 from django.apps import AppConfig
 
 

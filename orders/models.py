@@ -1,3 +1,5 @@
+"""Order and Fill, the order statuses and the one transition table."""
+
 import uuid
 from decimal import Decimal
 

@@ -1,3 +1,5 @@
+"""Reads of orders: lists as rows, one order with its fills, an account's latest."""
+
 from typing import Any
 from uuid import UUID
 

@@ -1,16 +1,17 @@
+"""The order API's shapes: hand-rendered output, the inputs, the account detail."""
+
 from typing import Any
 
 from django.utils import timezone
 from rest_framework import serializers
 
 from brokerage.shared.fields import (
-    PRICE_PLACES,
-    QUANTITY_PLACES,
     datetime_text,
     decimal_text,
     price_input,
     quantity_input,
 )
+from brokerage.shared.money import PRICE_STEP, QUANTITY_STEP
 from orders.models import Fill, Order, OrderSide, OrderType, TimeInForce
 from orders.selectors import ORDER_VALUES
 from stocks.serializers import SymbolField
@@ -58,10 +59,10 @@ class OrderOutputSerializer(serializers.ModelSerializer[Order]):
             "side": row["side"],
             "type": row["type"],
             "time_in_force": row["time_in_force"],
-            "quantity": decimal_text(row["quantity"], QUANTITY_PLACES),
-            "limit_price": decimal_text(row["limit_price"], PRICE_PLACES),
-            "filled_quantity": decimal_text(row["filled_quantity"], QUANTITY_PLACES),
-            "average_fill_price": decimal_text(row["average_fill_price"], PRICE_PLACES),
+            "quantity": decimal_text(row["quantity"], QUANTITY_STEP),
+            "limit_price": decimal_text(row["limit_price"], PRICE_STEP),
+            "filled_quantity": decimal_text(row["filled_quantity"], QUANTITY_STEP),
+            "average_fill_price": decimal_text(row["average_fill_price"], PRICE_STEP),
             "status": row["status"],
             "error_code": row["error_code"],
             "created_at": datetime_text(row["created_at"], zone),

@@ -1,3 +1,5 @@
+"""The order API, the original's order endpoints, and the account detail with orders."""
+
 from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import viewsets

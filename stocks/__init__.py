@@ -1,0 +1,1 @@
+"""Stocks: the listed stocks, their prices, quotes and house inventory."""

@@ -1,3 +1,5 @@
+"""Stocks in the admin, where staff list them and move prices."""
+
 from typing import Any
 
 from django.contrib import admin

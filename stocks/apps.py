@@ -1,3 +1,5 @@
+"""The stocks app."""
+
 from django.apps import AppConfig
 
 

@@ -1,3 +1,5 @@
+"""Stock: a listed symbol, its last price and the house's inventory."""
+
 from decimal import Decimal
 
 from django.core.validators import RegexValidator

@@ -1,3 +1,5 @@
+"""Reads of stocks."""
+
 from django.db.models import QuerySet
 
 from brokerage.api.errors import StockNotFound

@@ -1,3 +1,5 @@
+"""The stock API's shapes and the symbol field."""
+
 from decimal import Decimal
 from typing import Any
 

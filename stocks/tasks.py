@@ -1,3 +1,5 @@
+"""Thin Celery task: the optional random-walk price simulator."""
+
 from celery import shared_task
 
 from brokerage.celery import TRANSIENT_RETRY, CeleryQueue, instrumented

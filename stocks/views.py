@@ -1,3 +1,5 @@
+"""The stock API: anyone reads, staff list stocks and move prices."""
+
 from drf_spectacular.utils import extend_schema
 from rest_framework import permissions, viewsets
 from rest_framework.request import Request

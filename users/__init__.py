@@ -1,0 +1,1 @@
+"""Users: accounts with cash, positions, sign-up and API tokens."""

@@ -1,3 +1,5 @@
+"""Accounts and their positions in the admin."""
+
 from typing import Any
 
 from django.contrib import admin

@@ -1,3 +1,5 @@
+"""The users app."""
+
 from django.apps import AppConfig
 
 

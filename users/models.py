@@ -1,3 +1,5 @@
+"""User (the account, with cash and reservations) and Position."""
+
 import uuid
 from decimal import Decimal
 from typing import Any, ClassVar

@@ -1,3 +1,5 @@
+"""Reads of accounts and positions."""
+
 from uuid import UUID
 
 from django.db.models import QuerySet

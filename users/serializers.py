@@ -1,3 +1,5 @@
+"""The account API's shapes: hand-rendered accounts and positions, the inputs."""
+
 from typing import Any
 
 from django.utils import timezone
@@ -6,14 +8,14 @@ from rest_framework import serializers
 
 from brokerage.shared import money
 from brokerage.shared.fields import (
-    CASH_PLACES,
-    PRICE_PLACES,
-    QUANTITY_PLACES,
     cash_input,
+    cash_output,
     datetime_text,
     decimal_text,
     money_output,
+    quantity_output,
 )
+from brokerage.shared.money import CASH_STEP, PRICE_STEP, QUANTITY_STEP
 from users.models import Position, User
 
 
@@ -22,7 +24,7 @@ class PositionOutputSerializer(serializers.ModelSerializer[Position]):
     both to the same output)."""
 
     symbol = serializers.CharField(source="stock.symbol")
-    available_quantity = serializers.DecimalField(max_digits=20, decimal_places=6)
+    available_quantity = quantity_output()
     market_value = serializers.SerializerMethodField()
     unrealized_pnl = serializers.SerializerMethodField()
 
@@ -42,12 +44,12 @@ class PositionOutputSerializer(serializers.ModelSerializer[Position]):
     def to_representation(self, position: Position) -> dict[str, Any]:
         return {
             "symbol": position.stock.symbol,
-            "quantity": decimal_text(position.quantity, QUANTITY_PLACES),
-            "available_quantity": decimal_text(position.available_quantity, QUANTITY_PLACES),
-            "average_cost": decimal_text(position.average_cost, PRICE_PLACES),
+            "quantity": decimal_text(position.quantity, QUANTITY_STEP),
+            "available_quantity": decimal_text(position.available_quantity, QUANTITY_STEP),
+            "average_cost": decimal_text(position.average_cost, PRICE_STEP),
             "market_value": self.get_market_value(position),
             "unrealized_pnl": self.get_unrealized_pnl(position),
-            "realized_pnl": decimal_text(position.realized_pnl, CASH_PLACES),
+            "realized_pnl": decimal_text(position.realized_pnl, CASH_STEP),
         }
 
     @extend_schema_field(money_output())
@@ -64,7 +66,7 @@ class PositionOutputSerializer(serializers.ModelSerializer[Position]):
 class UserOutputSerializer(serializers.ModelSerializer[User]):
     """An account; declared for the schema, rendered by hand (pinned by a test)."""
 
-    available_cash = serializers.DecimalField(max_digits=20, decimal_places=4)
+    available_cash = cash_output()
 
     class Meta:
         model = User
@@ -89,8 +91,8 @@ class UserOutputSerializer(serializers.ModelSerializer[User]):
             "surname": user.surname,
             "email": user.email,
             "type": user.type,
-            "cash": decimal_text(user.cash, CASH_PLACES),
-            "available_cash": decimal_text(user.available_cash, CASH_PLACES),
+            "cash": decimal_text(user.cash, CASH_STEP),
+            "available_cash": decimal_text(user.available_cash, CASH_STEP),
             "telegram_chat_id": user.telegram_chat_id,
             "is_staff": user.is_staff,
             "date_joined": datetime_text(user.date_joined, timezone.get_current_timezone()),

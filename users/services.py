@@ -1,3 +1,5 @@
+"""Account services: open an account with its grant and starter shares, update it."""
+
 from decimal import Decimal
 
 from django.conf import settings

@@ -1,3 +1,5 @@
+"""The account API: sign-up, read, update; positions."""
+
 from collections.abc import Sequence
 from typing import Any
 

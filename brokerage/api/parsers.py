@@ -1,3 +1,5 @@
+"""Request body parsers: JSON nested too deeply is bad input (400), not a server error."""
+
 from typing import Any
 
 from rest_framework import parsers

@@ -1,3 +1,5 @@
+"""The outbox in the admin: what was published, what waits for the relay."""
+
 from django.contrib import admin
 from django.http import HttpRequest
 

@@ -1,3 +1,5 @@
+"""The event transport as an installed app (its commands, tasks and outbox model)."""
+
 from django.apps import AppConfig
 
 

@@ -11,9 +11,6 @@ from typing import Any
 from django.db import models
 from rest_framework import serializers
 
-CASH_PLACES = PRICE_PLACES = Decimal("0.0001")
-QUANTITY_PLACES = Decimal("0.000001")
-
 MIN_PRICE = Decimal("0.0001")
 MIN_QUANTITY = Decimal("0.000001")
 MAX_QUANTITY = Decimal("1000000000")
@@ -43,6 +40,14 @@ def quantity_input(*, min_value: Decimal = MIN_QUANTITY, **kwargs: Any) -> seria
     return serializers.DecimalField(
         max_digits=20, decimal_places=6, min_value=min_value, max_value=MAX_QUANTITY, **kwargs
     )
+
+
+def cash_output(**kwargs: Any) -> serializers.DecimalField:
+    return serializers.DecimalField(max_digits=20, decimal_places=4, read_only=True, **kwargs)
+
+
+def quantity_output(**kwargs: Any) -> serializers.DecimalField:
+    return serializers.DecimalField(max_digits=20, decimal_places=6, read_only=True, **kwargs)
 
 
 def money_output(**kwargs: Any) -> serializers.DecimalField:

@@ -2,7 +2,8 @@
 
 from decimal import ROUND_CEILING, ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
 
-CASH_STEP = Decimal("0.0001")  # users.User.cash and friends: 4 places
+# The places of the columns (brokerage.shared.fields): cash 4, prices 4, quantities 6.
+CASH_STEP = Decimal("0.0001")
 PRICE_STEP = Decimal("0.0001")
 QUANTITY_STEP = Decimal("0.000001")
 

@@ -1,3 +1,5 @@
+"""`manage.py telegram_chat_ids`: the chats that wrote to the bot, to link customers."""
+
 from typing import Any
 
 from django.conf import settings

@@ -1,0 +1,1 @@
+"""run_bridge and kafka_init."""

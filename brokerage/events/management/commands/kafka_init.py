@@ -1,3 +1,5 @@
+"""`manage.py kafka_init`: wait for Kafka, create the topics and their dead-letter topics."""
+
 import time
 from typing import Any
 

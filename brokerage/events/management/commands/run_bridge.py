@@ -1,3 +1,5 @@
+"""`manage.py run_bridge`: the Kafka -> Celery bridge process."""
+
 from typing import Any
 
 from django.conf import settings
