@@ -11,6 +11,7 @@ from brokerage.events.producer import mark_published
 from brokerage.events.routing import resolve
 from stocks import quotes
 from tests.factories import StockFactory, UserFactory
+from tests.helpers import token_client
 from users.models import User
 
 
@@ -72,14 +73,9 @@ def staff(db: None) -> User:
 
 
 @pytest.fixture
-def client_for(api_client: APIClient):  # type: ignore[no-untyped-def]
-    """Authenticate the API client as `user` with their real token."""
-
-    def login(user: User) -> APIClient:
-        api_client.credentials(HTTP_AUTHORIZATION=f"Token {user.auth_token.key}")
-        return api_client
-
-    return login
+def client_for():  # type: ignore[no-untyped-def]
+    """A client that authenticates as `user` with their real token (tests.helpers)."""
+    return token_client
 
 
 @pytest.fixture

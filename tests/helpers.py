@@ -71,3 +71,36 @@ def wait_until(
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {what}")
         time.sleep(0.05)
+
+
+ORDER_KEYS = {
+    "id",
+    "client_order_id",
+    "user_id",
+    "symbol",
+    "side",
+    "type",
+    "time_in_force",
+    "quantity",
+    "limit_price",
+    "filled_quantity",
+    "average_fill_price",
+    "status",
+    "error_code",
+    "created_at",
+    "accepted_at",
+    "filled_at",
+    "cancelled_at",
+    "expired_at",
+    "updated_at",
+}
+
+
+def assert_order_json(body: dict[str, object], **expected: object) -> None:
+    """An order as every endpoint answers it: exactly its fields (a detail adds `fills`),
+    ids and times present, and the `expected` values."""
+    assert set(body) - {"fills"} == ORDER_KEYS, sorted(set(body) ^ ORDER_KEYS)
+    for present in ("id", "user_id", "created_at", "updated_at"):
+        assert body[present], present
+    for name, value in expected.items():
+        assert body[name] == value, (name, body[name], value)

@@ -13,7 +13,7 @@ from rest_framework.test import APIClient
 from orders.models import Order
 from stocks.models import Stock
 from tests.factories import StockFactory, UserFactory
-from tests.helpers import ERROR_KEYS, assert_error
+from tests.helpers import ERROR_KEYS, assert_error, token_client
 from users.models import User
 
 pytestmark = pytest.mark.django_db
@@ -40,8 +40,7 @@ def assert_nothing_written(user: User) -> None:
 
 @pytest.fixture
 def api(user, acme) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {user.auth_token.key}")
+    client = token_client(user)
     return client
 
 
@@ -228,8 +227,7 @@ def test_every_write_endpoint_answers_400_1000_to_non_object_bodies(
     user, staff, acme, path, method, as_staff, raw
 ):
     caller = staff if as_staff else user
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {caller.auth_token.key}")
+    client = token_client(caller)
     users_before = User.objects.count()
 
     resp = getattr(client, method)(path.format(me=caller.pk), raw, content_type="application/json")
@@ -361,7 +359,7 @@ def test_errors_from_a_fresh_user_have_the_same_shape(api_client):
     """A smoke pass over one error of each family, through real tokens."""
     user = UserFactory()
     StockFactory(symbol="ACME")
-    api_client.credentials(HTTP_AUTHORIZATION=f"Token {user.auth_token.key}")
+    api_client = token_client(user)
 
     answers = [
         api_client.get(f"/api/v1/orders/{uuid.uuid4()}"),  # 2011

@@ -8,7 +8,7 @@ from rest_framework.test import APIClient
 
 from orders.models import Order, OrderStatus
 from tests.factories import OrderFactory, PositionFactory, UserFactory
-from tests.helpers import assert_error, token_client
+from tests.helpers import assert_error, assert_order_json, token_client
 from users.models import Position, User
 
 pytestmark = pytest.mark.django_db
@@ -45,15 +45,18 @@ def test_legacy_buy_is_a_gtc_limit_order_at_price(legacy, user, acme):
     assert resp.status_code == 202, resp.json()
     body = resp.json()
     order = Order.objects.get()
-    assert body["id"] == str(order.pk)
     assert resp["Location"] == f"http://testserver/api/v1/orders/{order.pk}"
-    assert body["user_id"] == str(user.pk)
-    assert body["symbol"] == "ACME"
-    assert body["side"] == "buy"
-    assert body["type"] == "limit"
-    assert body["time_in_force"] == "gtc"
-    assert body["limit_price"] == "45.0000"
-    assert body["quantity"] == "4.000000"
+    assert_order_json(
+        body,
+        id=str(order.pk),
+        user_id=str(user.pk),
+        symbol="ACME",
+        side="buy",
+        type="limit",
+        time_in_force="gtc",
+        limit_price="45.0000",
+        quantity="4.000000",
+    )
     assert order.status == OrderStatus.OPEN  # 45 < ACME's 50: it rests
     user.refresh_from_db()
     assert user.cash_reserved == Decimal("180")

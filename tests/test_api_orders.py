@@ -12,7 +12,7 @@ from orders.models import Fill, Order, OrderStatus
 from orders.serializers import OrderDetailSerializer, OrderOutputSerializer
 from stocks.models import Stock
 from tests.factories import OrderFactory, PositionFactory, StockFactory, UserFactory
-from tests.helpers import assert_error, token_client
+from tests.helpers import assert_error, assert_order_json, token_client
 from users.models import Position, User
 
 pytestmark = pytest.mark.django_db
@@ -65,21 +65,22 @@ def test_market_buy_is_202_with_location_and_order_json(place, user, acme):
     assert resp.status_code == 202, resp.json()
     body = resp.json()
     order = Order.objects.get()
-    assert body["id"] == str(order.pk)
     assert resp["Location"] == f"http://testserver/api/v1/orders/{order.pk}"
-    assert body["user_id"] == str(user.pk)
-    assert body["symbol"] == "ACME"
-    assert body["side"] == "buy"
-    assert body["type"] == "market"
-    assert body["time_in_force"] == "gtc"
-    assert body["quantity"] == "2.000000"
-    assert body["limit_price"] is None
-    assert body["filled_quantity"] == "0.000000"
-    assert body["client_order_id"] is None
-    assert body["error_code"] is None
-    assert body["status"] == "accepted"
-    assert body["created_at"]
-    assert body["updated_at"]
+    assert_order_json(
+        body,
+        id=str(order.pk),
+        user_id=str(user.pk),
+        symbol="ACME",
+        side="buy",
+        type="market",
+        time_in_force="gtc",
+        quantity="2.000000",
+        limit_price=None,
+        filled_quantity="0.000000",
+        client_order_id=None,
+        error_code=None,
+        status="accepted",
+    )
 
 
 def test_market_buy_reads_back_filled_and_moves_exactly_quantity_times_price(place, user, acme):
@@ -90,9 +91,9 @@ def test_market_buy_reads_back_filled_and_moves_exactly_quantity_times_price(pla
 
     assert detail.status_code == 200, detail.json()
     body = detail.json()
-    assert body["status"] == "filled"
-    assert body["filled_quantity"] == "2.000000"
-    assert body["average_fill_price"] == "50.0000"
+    assert_order_json(
+        body, status="filled", filled_quantity="2.000000", average_fill_price="50.0000"
+    )
     assert body["filled_at"]
     assert len(body["fills"]) == 1
     assert body["fills"][0]["quantity"] == "2.000000"

@@ -3,12 +3,11 @@
 from decimal import Decimal
 
 import pytest
-from rest_framework.test import APIClient
 
 from orders.models import Order, OrderStatus
 from stocks.models import Stock
 from tests.factories import StockFactory, UserFactory
-from tests.helpers import assert_error
+from tests.helpers import assert_error, token_client
 
 pytestmark = pytest.mark.django_db
 
@@ -267,8 +266,7 @@ def test_patch_bad_input_is_400_1000(client_for, staff, acme, change):
 
 
 def _rest_limit_buy(user, quantity: str, limit_price: str, capture) -> dict:
-    api = APIClient()
-    api.credentials(HTTP_AUTHORIZATION=f"Token {user.auth_token.key}")
+    api = token_client(user)
     with capture(execute=True):
         resp = api.post(
             "/api/v1/orders",
@@ -333,8 +331,7 @@ def test_amount_patch_fills_the_rest_of_a_partially_filled_buy(
 ):
     stock = StockFactory(symbol="THIN", price=Decimal("10"), amount=Decimal("3"))
     buyer = UserFactory(cash=Decimal("1000"))
-    api = APIClient()
-    api.credentials(HTTP_AUTHORIZATION=f"Token {buyer.auth_token.key}")
+    api = token_client(buyer)
     with django_capture_on_commit_callbacks(execute=True):
         placed = api.post(
             "/api/v1/orders",

@@ -10,7 +10,7 @@ from rest_framework.test import APIClient
 
 from orders.models import OrderStatus
 from tests.factories import OrderFactory, PositionFactory, StockFactory, UserFactory
-from tests.helpers import assert_error
+from tests.helpers import assert_error, assert_order_json
 from users.models import Position, User
 
 pytestmark = pytest.mark.django_db
@@ -227,8 +227,7 @@ def test_get_self_has_cash_positions_and_latest_orders(client_for, user, acme):
         }
     ]
     assert [o["id"] for o in body["orders"]] == [str(order.pk)]
-    assert body["orders"][0]["symbol"] == "ACME"
-    assert body["orders"][0]["quantity"] == "3.000000"
+    assert_order_json(body["orders"][0], symbol="ACME", quantity="3.000000")
     assert body["orders"][0]["status"] == "filled"
 
 

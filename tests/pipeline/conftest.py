@@ -7,14 +7,11 @@ the consumer group and the Celery key prefix are unique per session, so runs nev
 see each other's messages.
 """
 
-import json
 import os
-import re
 import signal
 import subprocess
 import sys
 import threading
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,12 +19,11 @@ from pathlib import Path
 import pytest
 from django.conf import settings as django_settings
 from django.db import connection
-from pytest_httpserver import HTTPServer
-from werkzeug import Request, Response
 
 from brokerage.events.producer import close_producer
 from brokerage.observability import setup_tracing
 from deploy import servers
+from tests.fake_telegram import FakeTelegram
 from tests.helpers import DEADLINE, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -97,54 +93,6 @@ def pipeline_names() -> dict[str, str]:
         "KAFKA_BRIDGE_GROUP": f"bridge-{run}",
         "CELERY_KEY_PREFIX": f"test-{run}:",
     }
-
-
-class FakeTelegram:
-    """A local Telegram Bot API for the worker: records every sendMessage and answers ok,
-    unless a test queued another answer for that chat (429, 400, ...).
-
-    Its own server, not pytest-httpserver's shared `httpserver`, which is cleared
-    before every test that uses it; this one must keep answering the worker all session.
-    """
-
-    token = "123:ABC"
-
-    def __init__(self) -> None:
-        self.server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
-        self.server.expect_request(
-            re.compile(r"^/bot[^/]+/sendMessage$"), method="POST"
-        ).respond_with_handler(self._send_message)
-        self._lock = threading.Lock()
-        self._calls: list[tuple[float, dict[str, str]]] = []
-        self._answers: dict[str, list[tuple[int, dict[str, object]]]] = {}
-
-    @property
-    def url(self) -> str:
-        return self.server.url_for("").rstrip("/")
-
-    def answer_next(self, chat_id: str, status: int, body: dict[str, object]) -> None:
-        """The next sendMessage to `chat_id` gets this answer instead of ok."""
-        with self._lock:
-            self._answers.setdefault(chat_id, []).append((status, body))
-
-    def calls(self, chat_id: str) -> list[tuple[float, dict[str, str]]]:
-        """(monotonic time, form) of each sendMessage to `chat_id`, in arrival order."""
-        with self._lock:
-            return [call for call in self._calls if call[1].get("chat_id") == chat_id]
-
-    def _send_message(self, request: Request) -> Response:
-        form = request.form.to_dict()
-        chat_id = form.get("chat_id", "")
-        with self._lock:
-            self._calls.append((time.monotonic(), form))
-            queued = self._answers.get(chat_id)
-            status, body = queued.pop(0) if queued else (200, self._ok(form))
-        return Response(json.dumps(body), status, mimetype="application/json")
-
-    @staticmethod
-    def _ok(form: dict[str, str]) -> dict[str, object]:
-        chat = {"id": int(form["chat_id"]), "type": "private"}
-        return {"ok": True, "result": {"message_id": 1, "date": 0, "chat": chat}}
 
 
 @pytest.fixture(scope="session")

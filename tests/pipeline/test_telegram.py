@@ -15,18 +15,11 @@ from brokerage.events import outbox
 from brokerage.events.models import OutboxEvent
 from notifications.models import Notification, NotificationStatus
 from tests.factories import StockFactory, UserFactory
+from tests.fake_telegram import BAD_CHAT, TOO_MANY, FakeTelegram
 from tests.helpers import wait_until
-from tests.pipeline.conftest import FakeTelegram, Pipeline
+from tests.pipeline.conftest import Pipeline
 
 pytestmark = pytest.mark.pipeline
-
-TOO_MANY = {
-    "ok": False,
-    "error_code": 429,
-    "description": "Too Many Requests: retry after 1",
-    "parameters": {"retry_after": 1},
-}
-BAD_CHAT = {"ok": False, "error_code": 400, "description": "Bad Request: chat not found"}
 
 
 @pytest.fixture
@@ -103,7 +96,7 @@ def test_a_duplicated_outcome_event_still_sends_one_message(customer, fake_teleg
 
 def test_429_is_retried_after_telegrams_delay_and_then_sent(customer, fake_telegram):
     chat_id, api = customer
-    fake_telegram.answer_next(chat_id, 429, TOO_MANY)
+    fake_telegram.answer(429, TOO_MANY, chat_id=chat_id)
 
     order_id = submit(api, quantity="1")
 
@@ -117,7 +110,7 @@ def test_429_is_retried_after_telegrams_delay_and_then_sent(customer, fake_teleg
 
 def test_a_bad_chat_ends_failed_without_retries(customer, fake_telegram):
     chat_id, api = customer
-    fake_telegram.answer_next(chat_id, 400, BAD_CHAT)
+    fake_telegram.answer(400, BAD_CHAT, chat_id=chat_id)
 
     order_id = submit(api, quantity="1")
 
