@@ -290,8 +290,16 @@ def procfile(path: Path = ROOT / "Procfile") -> list[tuple[str, str]]:
     return entries
 
 
+def prepare_var() -> None:
+    """The folders the processes expect: WhiteNoise's STATIC_ROOT (collectstatic fills it
+    in the image; here the app serves from its finders), the servers' logs."""
+    for folder in ("static", "log"):
+        (servers.VAR / folder).mkdir(parents=True, exist_ok=True)
+
+
 def run() -> int:
     started = time.monotonic()
+    prepare_var()
     urls = configured()
     supervisor = Supervisor(child_env(urls))
     with supervisor.stopping_on_signals():
@@ -312,6 +320,7 @@ def run() -> int:
 
 
 def services(names: list[str], command: list[str]) -> int:
+    prepare_var()
     urls = configured()
     supervisor = Supervisor(child_env(urls), server_logs=servers.VAR / "log")
     with supervisor.stopping_on_signals():

@@ -56,3 +56,27 @@ def test_production_settings_refuse_to_load_unsafe_values(unsafe):
     loaded = load_settings({**PRODUCTION, **unsafe})
     assert loaded.returncode != 0
     assert "ImproperlyConfigured" in loaded.stderr
+
+
+@pytest.mark.parametrize("module", ["local", "test", "production"])
+def test_importing_the_settings_creates_no_folder(module):
+    program = (
+        "import os, pathlib\n"
+        "def refuse(*a, **k): raise SystemExit(f'settings created a folder: {a}')\n"
+        "os.mkdir = os.makedirs = pathlib.Path.mkdir = refuse\n"
+        "from django.conf import settings\n"
+        "print(settings.STATIC_ROOT)\n"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", program],
+        cwd=ROOT,
+        env={
+            "PATH": os.environ["PATH"],
+            **PRODUCTION,
+            "DJANGO_SETTINGS_MODULE": f"brokerage.settings.{module}",
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert loaded.returncode == 0, loaded.stderr

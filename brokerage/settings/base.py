@@ -118,8 +118,7 @@ USE_I18N = False
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = VAR_DIR / "static"
-STATIC_ROOT.mkdir(exist_ok=True)
+STATIC_ROOT = VAR_DIR / "static"  # collectstatic fills it (the image); make run creates it
 # Swagger UI, ReDoc and admin assets are served by the app itself, no internet needed.
 WHITENOISE_USE_FINDERS = True
 
