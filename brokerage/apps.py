@@ -6,3 +6,8 @@ from django.apps import AppConfig
 class BrokerageConfig(AppConfig):
     name = "brokerage"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from brokerage import redaction
+
+        redaction.install()  # every Django process: web, workers, bridge, commands

@@ -45,8 +45,8 @@ class Command(BaseCommand):
             admin.is_superuser = True
             admin.save(update_fields=["is_superuser"])
         token, _ = Token.objects.get_or_create(user=admin)
-        self.stdout.write(
-            f"Demo admin: {email} / {password}  (Django admin: /admin/)\n"
+        self.stdout.write(  # to the terminal; never the password
+            f"Demo admin: {email}  (Django admin: /admin/, password as given to seed_demo)\n"
             f"Demo admin API token: {token.key}\n"
             f'  curl -H "Authorization: Token {token.key}" http://127.0.0.1:8000/api/v1/stocks'
         )

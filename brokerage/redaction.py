@@ -1,0 +1,55 @@
+"""Secrets never reach a log: every log record of the process is redacted when created.
+
+A record factory, not a handler filter, because Celery installs handlers of its own and
+a filter on one handler misses the others: whatever logger emits a record and whatever
+handler writes it, the bot token and any `Authorization` / `Token ...` value are gone.
+"""
+
+import logging
+import re
+from collections.abc import Callable
+from typing import Any
+
+from django.conf import settings
+
+REDACTED = "<redacted>"
+_PATTERNS = [
+    re.compile(r"\bbot\d+:[A-Za-z0-9_-]+"),  # a bot token in a Bot API URL
+    re.compile(r"\b(Token|Bearer|Basic)\s+[A-Za-z0-9._~+/=-]{16,}", re.IGNORECASE),
+    re.compile(r"(Authorization['\"]?\s*[:=]\s*['\"]?)[^'\"\s,}]+", re.IGNORECASE),
+]
+_installed = False
+
+
+def redact(text: str) -> str:
+    """`text` without the bot token or any credential it carries."""
+    token = settings.TELEGRAM_BOT_TOKEN
+    if token:
+        text = text.replace(token, REDACTED)
+    text = _PATTERNS[0].sub("bot" + REDACTED, text)
+    text = _PATTERNS[1].sub(lambda m: f"{m.group(1)} {REDACTED}", text)
+    return _PATTERNS[2].sub(lambda m: m.group(1) + REDACTED, text)
+
+
+def install() -> None:
+    """Redact every log record this process creates from now on (idempotent)."""
+    global _installed
+    if _installed:
+        return
+    make: Callable[..., logging.LogRecord] = logging.getLogRecordFactory()
+
+    def redacted_record(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = make(*args, **kwargs)
+        try:
+            message = record.getMessage()
+        except Exception:  # a broken format string: leave it for logging to report
+            return record
+        clean = redact(message)
+        if clean != message or record.args:
+            record.msg, record.args = clean, ()
+        if record.exc_info and record.exc_info[1] is not None and not record.exc_text:
+            record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
+        return record
+
+    logging.setLogRecordFactory(redacted_record)
+    _installed = True

@@ -1,0 +1,65 @@
+"""Secrets never reach a log record, whichever logger emits it (brokerage.redaction)."""
+
+import logging
+
+import pytest
+
+from notifications.models import Notification
+from notifications.services import deliver_notification
+from tests.factories import UserFactory
+from tests.fake_telegram import TOKEN, FakeTelegram
+
+pytestmark = pytest.mark.django_db
+
+
+def every_record_text(caplog: pytest.LogCaptureFixture) -> str:
+    return "\n".join(f"{r.getMessage()} {r.exc_text or ''}" for r in caplog.records)
+
+
+def test_a_telegram_send_leaves_no_token_in_any_log_record(settings, caplog):
+    fake = FakeTelegram()
+    fake.server.start()
+    try:
+        settings.TELEGRAM_BOT_TOKEN = TOKEN
+        settings.TELEGRAM_API_BASE_URL = fake.url
+        user = UserFactory(telegram_chat_id="4242")
+        notification = Notification.objects.create(
+            user=user, event_type="order.filled", text="<b>Order filled</b>"
+        )
+        caplog.set_level(logging.DEBUG)  # httpx and httpcore too: the URL holds the token
+
+        deliver_notification(notification_id=notification.pk)
+    finally:
+        fake.server.stop()
+
+    assert fake.sent(), "the message went out"
+    assert any("sendMessage" in record.getMessage() for record in caplog.records)
+    assert TOKEN not in every_record_text(caplog)
+    assert TOKEN.split(":")[1] not in every_record_text(caplog)
+
+
+def test_credentials_are_redacted_in_messages_arguments_and_tracebacks(caplog):
+    key = "0123456789abcdef0123456789abcdef01234567"
+    log = logging.getLogger("anything.at.all")
+    caplog.set_level(logging.INFO)
+
+    log.info("headers %s", {"Authorization": f"Token {key}"})
+    log.warning("Authorization: Bearer %s", key)
+    try:
+        raise RuntimeError(f"failed with Token {key}")
+    except RuntimeError:
+        log.exception("call failed")
+
+    assert key not in every_record_text(caplog)
+    assert "<redacted>" in caplog.records[0].getMessage()
+
+
+def test_ordinary_words_are_left_alone(caplog):
+    caplog.set_level(logging.INFO)
+    logging.getLogger("anything").info("Token not found for Basic plan")
+    assert caplog.records[0].getMessage() == "Token not found for Basic plan"
+
+
+def test_httpx_logs_only_warnings_by_default():
+    assert logging.getLogger("httpx").getEffectiveLevel() == logging.WARNING
+    assert logging.getLogger("httpcore").getEffectiveLevel() == logging.WARNING
