@@ -376,3 +376,27 @@ def test_errors_from_a_fresh_user_have_the_same_shape(api_client):
     ]
     for resp in answers:
         assert set(resp.json()) == ERROR_KEYS
+
+
+@pytest.mark.parametrize(
+    "cursor",
+    [
+        "cD1nYXJiYWdl",  # p=garbage: decodes, but is no position of this list
+        "not-base64!",
+        "cj0xJnA9MjAyNi0xMy0zMQ==",  # r=1&p=2026-13-31: an impossible time
+        "bz0tMSZwPXg=",  # o=-1&p=x: a negative offset
+    ],
+)
+@pytest.mark.parametrize("path", ["/api/v1/orders", "/api/v1/users", "/api/v1/notifications"])
+def test_a_tampered_cursor_is_bad_input_not_a_server_error(staff, path, cursor):
+    resp = token_client(staff).get(path, {"cursor": cursor})
+
+    body = assert_error(resp, 400, 1000)
+    assert body["error_detail"][0]["field"] == "cursor"
+
+
+def test_any_text_is_a_position_in_the_symbol_ordered_stock_list(staff):
+    # p=garbage is a valid place among symbols: an empty page, not an error.
+    resp = token_client(staff).get("/api/v1/stocks", {"cursor": "cD1nYXJiYWdl"})
+    assert resp.status_code == 200, resp.content
+    assert token_client(staff).get("/api/v1/stocks", {"cursor": "not-base64!"}).status_code == 400
