@@ -626,10 +626,11 @@ def test_list_bad_filter_is_400_1000(user, query):
     assert [item["field"] for item in body["error_detail"]] == list(query)
 
 
-def test_list_bad_cursor_is_404_1001(user):
+def test_list_undecodable_cursor_is_400_1000(user):
     resp = token_client(user).get("/api/v1/orders", {"cursor": "garbage"})
 
-    assert_error(resp, 404, 1001)
+    body = assert_error(resp, 400, 1000)
+    assert body["error_detail"][0]["field"] == "cursor"
 
 
 @pytest.mark.parametrize("count", [5, 30])
