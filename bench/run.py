@@ -262,7 +262,9 @@ def against(args: argparse.Namespace) -> dict[str, Any]:
 
     report["ceiling"] = hit(load.ceiling(), args.connections)
     email = f"bench-{secrets.token_hex(4)}@example.com"
-    account = api(args.url, "POST", "/api/v1/users", body={"name": "Bench", "email": email})
+    account = api(
+        args.url, "POST", "/api/v1/users", body={"name": "Bench", "surname": "Load", "email": email}
+    )
     token, user_id = account["token"], account["id"]
     report[f"jmx_5x{args.jmx_loops}"] = hit(
         load.jmx(token, user_id, loops=args.jmx_loops), 5, seconds=float("inf")

@@ -36,10 +36,10 @@ class StockOutputSerializer(serializers.ModelSerializer[Stock]):
 class StockCreateInputSerializer(serializers.Serializer[None]):
     symbol = SymbolField()
     name = serializers.CharField(max_length=200)
-    currency = serializers.RegexField(CURRENCY_PATTERN, default="USD")
+    currency = serializers.RegexField(CURRENCY_PATTERN)
     price = price_input(required=False)
     first_price = price_input(required=False, help_text="The original API's name for the price.")
-    amount = quantity_input(min_value=Decimal(0), default=Decimal(0))
+    amount = quantity_input(min_value=Decimal(0), help_text="Shares the house holds to sell.")
 
     def validate(self, attrs: dict[str, object]) -> dict[str, object]:
         first_price = attrs.pop("first_price", None)

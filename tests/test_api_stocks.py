@@ -121,10 +121,28 @@ def test_staff_creates_a_stock(client_for, staff):
     )
 
 
+@pytest.mark.parametrize("missing", ["symbol", "name", "currency", "price", "amount"])
+def test_create_without_a_required_field_is_400_naming_it(client_for, staff, missing):
+    body = {"symbol": "NEW", "name": "New", "currency": "USD", "price": "10", "amount": "5"}
+    del body[missing]
+
+    resp = client_for(staff).post("/api/v1/stocks", body, format="json")
+
+    error = assert_error(resp, 400, 1000)
+    assert [detail["field"] for detail in error["error_detail"]] == [missing]
+    assert not Stock.objects.filter(symbol="NEW").exists()
+
+
 def test_create_accepts_first_price_as_in_the_original(client_for, staff):
     resp = client_for(staff).post(
         "/api/v1/stocks",
-        {"symbol": "OLD", "name": "Old Style", "first_price": "33.3333", "amount": "10"},
+        {
+            "symbol": "OLD",
+            "name": "Old Style",
+            "currency": "USD",
+            "first_price": "33.3333",
+            "amount": "10",
+        },
         format="json",
     )
 

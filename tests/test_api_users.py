@@ -162,8 +162,27 @@ def test_signup_bad_input_is_400_1000(api_client, fields, bad_field):
     assert not User.objects.exists()
 
 
+@pytest.mark.parametrize(
+    ("fields", "named"),
+    [
+        ({"surname": "Lovelace"}, "name"),
+        ({"name": "Ada"}, "surname"),
+        ({"name": " ", "surname": "Lovelace"}, "name"),
+        ({"name": "Ada", "surname": ""}, "surname"),
+    ],
+)
+def test_signup_without_a_name_or_surname_is_400_naming_it(api_client, fields, named):
+    body = {"email": "ada@example.com", **fields}
+
+    resp = api_client.post("/api/v1/users", body, format="json")
+
+    error = assert_error(resp, 400, 1000)
+    assert [detail["field"] for detail in error["error_detail"]] == [named]
+    assert not User.objects.exists()
+
+
 def test_signup_without_email_is_400_1000(api_client):
-    resp = api_client.post("/api/v1/users", {"name": "Ada"}, format="json")
+    resp = api_client.post("/api/v1/users", {"name": "Ada", "surname": "Lovelace"}, format="json")
 
     body = assert_error(resp, 400, 1000)
     assert body["error_detail"] == [

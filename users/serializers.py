@@ -129,8 +129,9 @@ class UserDetailSerializer(UserOutputSerializer):
 
 
 class UserCreateInputSerializer(serializers.Serializer[None]):
-    name = serializers.CharField(max_length=150, allow_blank=True, default="")
-    surname = serializers.CharField(max_length=150, allow_blank=True, default="")
+    # Required and non-blank, as the original API required them.
+    name = serializers.CharField(max_length=150)
+    surname = serializers.CharField(max_length=150)
     email = serializers.EmailField(max_length=254)
     password = serializers.CharField(
         min_length=8,
