@@ -1,8 +1,11 @@
 """Secrets never reach a log record, whichever logger emits it (brokerage.redaction)."""
 
 import logging
+from io import StringIO
 
 import pytest
+from django.core.management import call_command
+from rest_framework.authtoken.models import Token
 
 from notifications.models import Notification
 from notifications.services import deliver_notification
@@ -63,3 +66,13 @@ def test_ordinary_words_are_left_alone(caplog):
 def test_httpx_logs_only_warnings_by_default():
     assert logging.getLogger("httpx").getEffectiveLevel() == logging.WARNING
     assert logging.getLogger("httpcore").getEffectiveLevel() == logging.WARNING
+
+
+def test_seed_demo_prints_the_token_once_and_never_the_password():
+    out = StringIO()
+
+    call_command("seed_demo", "--password", "a-demo-secret-1", stdout=out)
+
+    token = Token.objects.get(user__email="admin@example.com").key
+    assert "a-demo-secret-1" not in out.getvalue()
+    assert out.getvalue().count(token) == 1

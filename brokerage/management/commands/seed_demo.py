@@ -47,6 +47,6 @@ class Command(BaseCommand):
         token, _ = Token.objects.get_or_create(user=admin)
         self.stdout.write(  # to the terminal; never the password
             f"Demo admin: {email}  (Django admin: /admin/, password as given to seed_demo)\n"
-            f"Demo admin API token: {token.key}\n"
-            f'  curl -H "Authorization: Token {token.key}" http://127.0.0.1:8000/api/v1/stocks'
+            f"Demo admin API token (printed once, here): {token.key}\n"
+            '  curl -H "Authorization: Token <the token>" http://127.0.0.1:8000/api/v1/stocks'
         )
