@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt |
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: venv run lint format typecheck architecture test bench clean
+.PHONY: venv run lint format typecheck architecture deploy-check test bench clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -36,6 +36,13 @@ typecheck: venv
 ## depend one way, no import circles.
 architecture: venv
 	$(BIN)/lint-imports
+
+## Django's deployment checks (warnings fail) with deploy/production.env.example and a
+## generated key: what production settings must pass before they face the internet.
+deploy-check: venv
+	env $$(grep -v '^#' deploy/production.env.example | xargs) \
+	  SECRET_KEY=$$($(BIN)/python -c "import secrets; print(secrets.token_urlsafe(50))") \
+	  $(BIN)/python manage.py check --deploy --fail-level WARNING
 
 ## Lint, type-check, check the architecture and run the whole suite on PostgreSQL and
 ## Redis: the embedded ones unless DATABASE_URL / REDIS_URL are set; the pipeline tests

@@ -48,6 +48,7 @@ def test_production_settings_load_with_a_real_key_and_named_hosts():
         {"SECRET_KEY": ""},
         {"SECRET_KEY": "short"},
         {"SECRET_KEY": "dev-only-insecure-secret-key-change-me"},
+        {"SECRET_KEY": "replace-me" * 6},
         {"ALLOWED_HOSTS": ""},
         {"ALLOWED_HOSTS": "*"},
     ],
@@ -80,3 +81,20 @@ def test_importing_the_settings_creates_no_folder(module):
         timeout=60,
     )
     assert loaded.returncode == 0, loaded.stderr
+
+
+def test_the_production_example_passes_djangos_deployment_checks():
+    example = (ROOT / "deploy" / "production.env.example").read_text()
+    env = dict(
+        line.split("=", 1) for line in example.splitlines() if line and not line.startswith("#")
+    )
+    env["SECRET_KEY"] = "k" * 20 + "Q9x-" * 10  # 60 characters, not a placeholder
+    checked = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env={"PATH": os.environ["PATH"], **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert checked.returncode == 0, checked.stdout + checked.stderr

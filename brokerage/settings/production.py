@@ -8,7 +8,7 @@ from brokerage.settings.local import DEV_SECRET_KEY
 
 DEBUG = False
 SECRET_KEY = env.str("SECRET_KEY", default="")
-if len(SECRET_KEY) < 50 or SECRET_KEY == DEV_SECRET_KEY:
+if len(SECRET_KEY) < 50 or SECRET_KEY == DEV_SECRET_KEY or "replace-me" in SECRET_KEY:
     raise ImproperlyConfigured(
         "SECRET_KEY must be set to 50 or more random characters (not the development key)"
     )
