@@ -7,10 +7,12 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
+from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 
 from brokerage.api.errors import InvalidInput
 from brokerage.api.request import actor, parse_uuid
+from brokerage.api.throttling import AccountThrottle
 from orders import selectors, services
 from orders.filters import ORDER_FILTER_PARAMETERS, order_filters
 from orders.models import Order, OrderSide, OrderType
@@ -51,6 +53,11 @@ class OrderViewSet(viewsets.GenericViewSet):
         if getattr(self, "swagger_fake_view", False):  # schema generation: no user
             return Order.objects.none()
         return selectors.list_orders(actor=actor(self.request))
+
+    def get_throttles(self) -> list[BaseThrottle]:
+        if self.action in ("create", "cancel"):
+            return [AccountThrottle()]
+        return super().get_throttles()
 
     def get_serializer_class(self) -> type:
         return {"create": OrderInputSerializer, "retrieve": OrderDetailSerializer}.get(
@@ -107,6 +114,7 @@ class LegacyOrderView(APIView):
 
     side: str = OrderSide.BUY
     serializer_class = LegacyOrderInputSerializer
+    throttle_classes = (AccountThrottle,)
 
     @extend_schema(request=LegacyOrderInputSerializer, responses={202: OrderOutputSerializer})
     def post(self, request: Request) -> Response:
@@ -133,6 +141,7 @@ class LegacyCancelView(APIView):
     """The original `POST /api/v1/orders:cancel`, answered 202 as the original did."""
 
     serializer_class = LegacyCancelInputSerializer
+    throttle_classes = (AccountThrottle,)
 
     @extend_schema(request=LegacyCancelInputSerializer, responses={202: OrderOutputSerializer})
     def post(self, request: Request) -> Response:

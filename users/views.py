@@ -8,10 +8,11 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, permissions, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import AnonRateThrottle, BaseThrottle
+from rest_framework.throttling import BaseThrottle
 
 from brokerage.api.pagination import NewestFirstCursorPagination
 from brokerage.api.request import actor, parse_uuid
+from brokerage.api.throttling import SignupThrottle
 from users import selectors, services
 from users.models import Position, User
 from users.serializers import (
@@ -22,10 +23,6 @@ from users.serializers import (
     UserOutputSerializer,
     UserUpdateInputSerializer,
 )
-
-
-class SignupThrottle(AnonRateThrottle):
-    scope = "signup"
 
 
 class UserPagination(NewestFirstCursorPagination):
@@ -44,7 +41,7 @@ class UserViewSet(viewsets.GenericViewSet):
         return super().get_permissions()
 
     def get_throttles(self) -> list[BaseThrottle]:
-        return [SignupThrottle()] if self.action == "create" else []
+        return [SignupThrottle()] if self.action == "create" else super().get_throttles()
 
     def get_serializer_class(self) -> type:
         return {

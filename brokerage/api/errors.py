@@ -6,6 +6,7 @@ unexpected are mapped here too.
 """
 
 import logging
+import math
 from enum import IntEnum
 from typing import Any, ClassVar
 
@@ -176,7 +177,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
         if getattr(exc, "auth_header", None):
             headers["WWW-Authenticate"] = exc.auth_header  # type: ignore[attr-defined]
         if getattr(exc, "wait", None):
-            headers["Retry-After"] = str(int(exc.wait))  # type: ignore[attr-defined]
+            headers["Retry-After"] = str(math.ceil(exc.wait))  # type: ignore[attr-defined]
         return Response(body, status=exc.status_code, headers=headers)
     view = context.get("view")
     logger.exception("unhandled error in %s", type(view).__name__ if view else "view")

@@ -152,7 +152,22 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": env.int("API_PAGE_SIZE", default=50),
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "brokerage.api.errors.exception_handler",
-    "DEFAULT_THROTTLE_RATES": {"signup": env.str("SIGNUP_THROTTLE_RATE", default="600/min")},
+    "DEFAULT_THROTTLE_CLASSES": ["brokerage.api.throttling.AnonymousIPThrottle"],
+    # X-Forwarded-For entries trusted to name the client: one per proxy in front.
+    "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
+}
+
+
+def _rate(name: str, default: str) -> str | None:
+    value = env.str(name, default=default)
+    return None if value.lower() == "none" else value
+
+
+# brokerage.api.throttling; "none" disables one (load tests such as make bench do).
+THROTTLE_RATES = {
+    "signup": _rate("SIGNUP_THROTTLE_RATE", "30/minute"),
+    "orders": _rate("ORDER_THROTTLE_RATE", "200/minute"),  # Alpaca's per-account limit
+    "anon": _rate("ANON_THROTTLE_RATE", "600/minute"),
 }
 
 SPECTACULAR_SETTINGS = {

@@ -1,0 +1,61 @@
+"""Throttles on the Redis cache: per client IP (sign-up, anonymous reads) whether or not
+a token is sent, and per account (order submission, cancel).
+
+The client IP is REMOTE_ADDR unless NUM_PROXIES trusted proxies are in front, whose
+X-Forwarded-For entries then name it (DRF's rule): a client cannot pick its own IP.
+Rates are read from settings at each request (`THROTTLE_RATES`, "none" disables one).
+"""
+
+from typing import Any
+
+from django.conf import settings
+from rest_framework.request import Request
+from rest_framework.throttling import SimpleRateThrottle
+
+
+class _LiveRateThrottle(SimpleRateThrottle):
+    scope: str
+
+    def __init__(self) -> None:  # the rate is looked up per request, not at import
+        pass
+
+    def allow_request(self, request: Request, view: Any) -> bool:
+        self.rate = settings.THROTTLE_RATES.get(self.scope)
+        if self.rate is None:
+            return True
+        self.num_requests, self.duration = self.parse_rate(self.rate)
+        return super().allow_request(request, view)
+
+
+class ClientIPThrottle(_LiveRateThrottle):
+    """Counts requests per client IP, authenticated or not."""
+
+    def get_cache_key(self, request: Request, view: Any) -> str | None:
+        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+
+
+class AnonymousIPThrottle(ClientIPThrottle):
+    """Counts anonymous requests per client IP; callers with an account are left to
+    the per-account throttles."""
+
+    scope = "anon"
+
+    def get_cache_key(self, request: Request, view: Any) -> str | None:
+        if request.user and request.user.is_authenticated:
+            return None
+        return super().get_cache_key(request, view)
+
+
+class SignupThrottle(ClientIPThrottle):
+    scope = "signup"
+
+
+class AccountThrottle(_LiveRateThrottle):
+    """Counts an account's requests (order submission, replace, cancel)."""
+
+    scope = "orders"
+
+    def get_cache_key(self, request: Request, view: Any) -> str | None:
+        if not (request.user and request.user.is_authenticated):
+            return None  # authentication rejects it anyway
+        return self.cache_format % {"scope": self.scope, "ident": request.user.pk}
