@@ -254,6 +254,7 @@ def against(args: argparse.Namespace) -> dict[str, Any]:
     parts = urllib.parse.urlsplit(args.url)
     host, port = parts.hostname or "127.0.0.1", parts.port or 80
     report: dict[str, Any] = {"config": vars(args)}
+    wait_ready(f"{args.url.rstrip('/')}/api/health")  # make run reports before web listens
 
     def hit(plan: load.Plan, connections: int, seconds: float = args.seconds) -> dict[str, Any]:
         cpu = CpuMeter({})
