@@ -103,6 +103,15 @@ def fake_telegram() -> Iterator[FakeTelegram]:
     fake.server.stop()
 
 
+def every_outcome_notified() -> bool:
+    from notifications.models import Notification
+    from orders.models import NOTIFY_STATUSES, Order
+
+    outcomes = Order.objects.filter(status__in=NOTIFY_STATUSES)
+    notified = Notification.objects.values("order_id")
+    return not outcomes.exclude(pk__in=notified).exists()
+
+
 class Pipeline:
     """Starts, stops and kills the bridge and the worker of a test session."""
 
@@ -211,6 +220,9 @@ def pipeline(
     close_producer()
     yield pipeline_processes
     close_producer()
+    # Outcome events are recorded as notifications after the orders settle; let the
+    # worker finish them before the test's tables are truncated under it.
+    wait_until(every_outcome_notified, what="the notifications of every order outcome")
     for proc in (pipeline_processes.bridge, pipeline_processes.worker):
         assert proc is not None
         assert proc.popen.poll() is None, f"{proc.name} died"

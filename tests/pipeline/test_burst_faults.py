@@ -7,7 +7,15 @@ from decimal import Decimal
 import pytest
 from django.db.models import Count
 
-from orders.models import RESTING_STATUSES, TERMINAL_STATUSES, Fill, Order, OrderStatus
+from notifications.models import Notification
+from orders.models import (
+    NOTIFY_STATUSES,
+    RESTING_STATUSES,
+    TERMINAL_STATUSES,
+    Fill,
+    Order,
+    OrderStatus,
+)
 from orders.services import submit_order
 from tests.factories import PositionFactory, StockFactory, UserFactory
 from tests.helpers import assert_book_consistent, wait_until
@@ -61,3 +69,15 @@ def test_killing_worker_and_bridge_during_a_burst_loses_and_doubles_nothing(pipe
     assert most_fills["n"] == 1
     assert Order.objects.filter(status=OrderStatus.FILLED).count() > BURST // 2
     assert_book_consistent()
+
+    # Every outcome is recorded as exactly one notification, kills notwithstanding (and the
+    # notifier is idle before the test's data is cleared away).
+    outcomes = Order.objects.filter(status__in=NOTIFY_STATUSES).count()
+    wait_until(
+        lambda: Notification.objects.count() >= outcomes,
+        timeout=120,
+        what="a notification for every order outcome",
+    )
+    per_order = Notification.objects.values("order").annotate(n=Count("id"))
+    assert per_order.count() == outcomes
+    assert max(row["n"] for row in per_order) == 1
