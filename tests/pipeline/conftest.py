@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -110,6 +111,24 @@ def every_outcome_notified() -> bool:
     outcomes = Order.objects.filter(status__in=NOTIFY_STATUSES)
     notified = Notification.objects.values("order_id")
     return not outcomes.exclude(pk__in=notified).exists()
+
+
+def settle_outcomes(timeout: float = 120) -> None:
+    """Wait until every order outcome has its notification, relaying unconfirmed outbox
+    rows every 2 s as beat would (a killed worker's outcome events wait for the relay)."""
+    from brokerage.events.outbox import relay_outbox
+
+    relayed_at = [time.monotonic()]
+
+    def settled() -> bool:
+        if every_outcome_notified():
+            return True
+        if time.monotonic() - relayed_at[0] > 2:
+            relay_outbox()
+            relayed_at[0] = time.monotonic()
+        return False
+
+    wait_until(settled, timeout=timeout, what="the notifications of every order outcome")
 
 
 class Pipeline:
@@ -222,7 +241,7 @@ def pipeline(
     close_producer()
     # Outcome events are recorded as notifications after the orders settle; let the
     # worker finish them before the test's tables are truncated under it.
-    wait_until(every_outcome_notified, what="the notifications of every order outcome")
+    settle_outcomes()
     for proc in (pipeline_processes.bridge, pipeline_processes.worker):
         assert proc is not None
         assert proc.popen.poll() is None, f"{proc.name} died"
