@@ -9,5 +9,6 @@ class BrokerageConfig(AppConfig):
 
     def ready(self) -> None:
         from brokerage import redaction
+        from brokerage.api import authentication  # noqa: F401 (connects token revocation)
 
         redaction.install()  # every Django process: web, workers, bridge, commands

@@ -1,7 +1,12 @@
-"""Project-level endpoints: liveness and readiness."""
+"""Project-level endpoints: liveness, readiness and Prometheus metrics."""
 
+import hmac
+
+from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
+from django.http import Http404, HttpRequest, HttpResponse
+from django_prometheus.exports import ExportToDjangoView
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.decorators import api_view, permission_classes, throttle_classes
@@ -55,11 +60,12 @@ READINESS_CHECKS = {
 }
 
 
-@extend_schema(
-    responses=inline_serializer(
-        "Readiness", {"status": serializers.CharField(), "checks": serializers.DictField()}
-    )
+ReadinessSerializer = inline_serializer(
+    "Readiness", {"status": serializers.CharField(), "checks": serializers.DictField()}
 )
+
+
+@extend_schema(responses={200: ReadinessSerializer, 503: ReadinessSerializer})
 @api_view(["GET"])
 @permission_classes([AllowAny])
 @throttle_classes([])
@@ -76,3 +82,23 @@ def ready(request: Request) -> Response:
     return Response(
         {"status": "ok" if ok else "unavailable", "checks": checks}, status=200 if ok else 503
     )
+
+
+def _may_read_metrics(request: HttpRequest) -> bool:
+    token = settings.METRICS_TOKEN
+    if not token:
+        return bool(settings.METRICS_OPEN_WITHOUT_TOKEN)
+    scheme, _, presented = request.headers.get("Authorization", "").partition(" ")
+    # Constant time: a byte-by-byte compare would let response times spell out the token.
+    return scheme.lower() == "bearer" and hmac.compare_digest(
+        presented.strip().encode(), token.encode()
+    )
+
+
+def metrics(request: HttpRequest) -> HttpResponse:
+    """django-prometheus's exposition, for Prometheus only: it holds every endpoint's
+    traffic and error counts. Anyone else gets the 404 of a URL that doesn't exist."""
+    if not _may_read_metrics(request):
+        raise Http404
+    response: HttpResponse = ExportToDjangoView(request)
+    return response

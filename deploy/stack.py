@@ -4,8 +4,8 @@
 1. the embedded servers (deploy/servers.py) for each of DATABASE_URL, REDIS_URL and
    KAFKA_BOOTSTRAP_SERVERS that the environment (or `.env`) leaves unset, each waited on
    until it answers;
-2. `migrate`, `kafka_init`, `seed_demo`;
-3. the processes of the `Procfile`: web, bridge, worker, notifier, beat.
+2. `migrate`, `kafka_init`, `seed_demo` (demo stocks and make run's demo admin);
+3. the processes of the `Procfile`: web, bridge, worker, notifier, beat, bot.
 
 A process that exits is reported and restarted, after a pause that grows while it keeps
 dying young; a restarted broker gets its topics again. Ctrl-C or SIGTERM stops the
@@ -176,9 +176,9 @@ class Supervisor:
         process.wait_ready()
         report(f"{server.name} ready in {time.monotonic() - started:.1f} s")
 
-    def run_once(self, name: str, argv: list[str]) -> None:
+    def run_once(self, name: str, argv: list[str], env: dict[str, str] | None = None) -> None:
         """Run a set-up command to completion, its output shown; raise if it fails."""
-        process = Process(name, argv, env=self.env, color="0")
+        process = Process(name, argv, env={**self.env, **(env or {})}, color="0")
         process.start()
         assert process.popen is not None
         if process.popen.wait() != 0:
@@ -249,6 +249,12 @@ def configured() -> dict[str, str]:
 
 
 MANAGE = [sys.executable, "manage.py"]
+# make run's well-known admin (README): seed_demo creates an admin only when told to, and
+# only this local stack tells it these; compose's admin comes from .env.
+DEMO_ADMIN = {
+    "DJANGO_SUPERUSER_EMAIL": "admin@example.com",
+    "DJANGO_SUPERUSER_PASSWORD": "admin12345",
+}
 SERVER_OF = {"postgres": "DATABASE_URL", "redis": "REDIS_URL", "kafka": "KAFKA_BOOTSTRAP_SERVERS"}
 
 
@@ -308,7 +314,7 @@ def run() -> int:
             if "KAFKA_BOOTSTRAP_SERVERS" in os.environ:  # an external broker: topics once
                 supervisor.run_once("kafka_init", [*MANAGE, "kafka_init"])
             supervisor.run_once("migrate", [*MANAGE, "migrate", "--noinput"])
-            supervisor.run_once("seed_demo", [*MANAGE, "seed_demo"])
+            supervisor.run_once("seed_demo", [*MANAGE, "seed_demo"], env=DEMO_ADMIN)
             for name, command in procfile():
                 supervisor.add(name, ["/bin/sh", "-c", f"exec {command}"]).start()
         except RuntimeError as exc:

@@ -44,3 +44,21 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event_type} -> {self.user_id} ({self.status})"
+
+
+class TelegramLink(models.Model):
+    """A one-time code that binds the Telegram chat it is sent from to a customer.
+
+    Only the code's SHA-256 is stored: a database reader learns no usable code.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    user = models.ForeignKey("users.User", on_delete=models.CASCADE, related_name="+")
+    code_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    chat_id = models.CharField(max_length=64, blank=True)  # the chat it bound, once used
+
+    def __str__(self) -> str:
+        return f"telegram link for {self.user_id} ({'used' if self.used_at else 'open'})"

@@ -1,5 +1,7 @@
 """The notification's API shape."""
 
+from typing import Any
+
 from rest_framework import serializers
 
 from notifications.models import Notification
@@ -23,3 +25,13 @@ class NotificationOutputSerializer(serializers.ModelSerializer[Notification]):
             "sent_at",
         )
         read_only_fields = fields
+
+
+class TelegramLinkOutputSerializer(serializers.Serializer[dict[str, Any]]):
+    code = serializers.CharField(help_text="Send the bot `/start <code>` (the link does it).")
+    url = serializers.URLField(
+        allow_null=True,
+        help_text="t.me deep link that opens the bot with the code; null until the "
+        "operator sets TELEGRAM_BOT_USERNAME.",
+    )
+    expires_at = serializers.DateTimeField(help_text="The code works once, until then.")

@@ -164,7 +164,7 @@ class _Claim:
 
 
 NO_TOKEN = "TELEGRAM_BOT_TOKEN is not set"
-NO_CHAT = "no Telegram chat: the user has no telegram_chat_id and TELEGRAM_CHAT_ID is not set"
+NO_CHAT = "no Telegram chat: the user has not linked one (POST /api/v1/users/{id}/telegram-link)"
 OUTCOME_UNKNOWN = (
     "delivery outcome unknown: the sender stopped during the Telegram call; not sent again "
     "automatically (at most once), use Resend if it did not arrive"
@@ -218,7 +218,7 @@ def _claim(notification_id: UUID) -> _Claim | None:
     if not token:
         _finish(notification, NotificationStatus.SKIPPED, error=NO_TOKEN)
         return None
-    chat_id = notification.user.telegram_chat_id or settings.TELEGRAM_CHAT_ID
+    chat_id = notification.user.telegram_chat_id
     if not chat_id:
         _finish(notification, NotificationStatus.SKIPPED, error=NO_CHAT)
         return None
@@ -252,7 +252,7 @@ def deliver_notifications(*, notification_ids: list[UUID]) -> dict[UUID, float]:
 
 def skip_undeliverable(*, notification_ids: list[UUID]) -> list[UUID]:
     """Mark `skipped`, in one statement, the pending notifications that cannot be sent
-    (no bot token; no chat for the user and no TELEGRAM_CHAT_ID); return the others.
+    (no bot token; no chat linked by the user); return the others.
 
     A batch's fast path: without a bot every notification is one UPDATE for all.
     """
@@ -263,11 +263,10 @@ def skip_undeliverable(*, notification_ids: list[UUID]) -> list[UUID]:
         skipped = pending.update(status=NotificationStatus.SKIPPED, last_error=NO_TOKEN)
         metrics.NOTIFICATIONS.labels(status=NotificationStatus.SKIPPED).inc(skipped)
         return []
-    if not settings.TELEGRAM_CHAT_ID:
-        skipped = pending.filter(user__telegram_chat_id="").update(
-            status=NotificationStatus.SKIPPED, last_error=NO_CHAT
-        )
-        metrics.NOTIFICATIONS.labels(status=NotificationStatus.SKIPPED).inc(skipped)
+    skipped = pending.filter(user__telegram_chat_id="").update(
+        status=NotificationStatus.SKIPPED, last_error=NO_CHAT
+    )
+    metrics.NOTIFICATIONS.labels(status=NotificationStatus.SKIPPED).inc(skipped)
     return list(
         Notification.objects.filter(
             pk__in=notification_ids, status=NotificationStatus.PENDING
@@ -302,7 +301,7 @@ def _retry_or_fail(notification_id: UUID, claim: _Claim, error: TransientError) 
 def deliver_notification(*, notification_id: UUID) -> None:
     """Send a pending notification to its Telegram chat, at most once.
 
-    Chat: the user's `telegram_chat_id`, else TELEGRAM_CHAT_ID. No token or no chat:
+    Chat: the one the user linked (`telegram_chat_id`). No token or no chat:
     `skipped` with the reason, nothing raised. Sent, failed or skipped already: no-op.
 
     The row lock is never held during the HTTP call. Three short steps:

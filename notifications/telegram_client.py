@@ -59,9 +59,13 @@ def send_message(*, token: str, chat_id: str, text: str) -> None:
     )
 
 
-def get_updates(*, token: str) -> tuple[Update, ...]:
-    """getUpdates without waiting (timeout 0): the updates Telegram still holds."""
-    return _call(token, lambda bot: bot.get_updates(timeout=0))
+def get_updates(*, token: str, offset: int | None = None, wait: int = 0) -> tuple[Update, ...]:
+    """getUpdates: messages to the bot from `offset` on (Telegram forgets the earlier
+    ones), holding the request up to `wait` seconds until one arrives (long polling)."""
+    return _call(
+        token,
+        lambda bot: bot.get_updates(offset=offset, timeout=wait, allowed_updates=["message"]),
+    )
 
 
 def retry_after_seconds(exc: RetryAfter) -> float:

@@ -12,6 +12,7 @@ from rest_framework.views import APIView
 
 from brokerage.api.errors import InvalidInput
 from brokerage.api.request import actor, parse_uuid
+from brokerage.api.schema import error_responses
 from brokerage.api.throttling import AccountThrottle
 from orders import selectors, services
 from orders.filters import ORDER_FILTER_PARAMETERS, order_filters
@@ -34,6 +35,9 @@ IDEMPOTENCY_HEADER = OpenApiParameter(
     OpenApiParameter.HEADER,
     required=False,
     description="Used as client_order_id when the body has none.",
+)
+CANCEL_CONFLICT = error_responses(
+    (409, "The order is already filled (2012), rejected (2013), cancelled or expired (2014).")
 )
 
 
@@ -72,7 +76,14 @@ class OrderViewSet(viewsets.GenericViewSet):
 
     @extend_schema(
         request=OrderInputSerializer,
-        responses={202: OrderOutputSerializer},
+        responses={
+            202: OrderOutputSerializer,
+            **error_responses(
+                (404, "No such stock (2005)."),
+                (409, "client_order_id used before for a different order (2017)."),
+                422,
+            ),
+        },
         parameters=[IDEMPOTENCY_HEADER],
     )
     def create(self, request: Request) -> Response:
@@ -90,7 +101,7 @@ class OrderViewSet(viewsets.GenericViewSet):
         order = selectors.get_order(actor=actor(request), order_id=parse_uuid(pk, "id"))
         return Response(OrderDetailSerializer(order).data)
 
-    @extend_schema(request=None, responses=OrderOutputSerializer)
+    @extend_schema(request=None, responses={200: OrderOutputSerializer, **CANCEL_CONFLICT})
     @action(detail=True, methods=["post"])
     def cancel(self, request: Request, pk: str) -> Response:
         order = services.cancel_order(actor=actor(request), order_id=parse_uuid(pk, "id"))
@@ -116,7 +127,13 @@ class LegacyOrderView(APIView):
     serializer_class = LegacyOrderInputSerializer
     throttle_classes = (AccountThrottle,)
 
-    @extend_schema(request=LegacyOrderInputSerializer, responses={202: OrderOutputSerializer})
+    @extend_schema(
+        request=LegacyOrderInputSerializer,
+        responses={
+            202: OrderOutputSerializer,
+            **error_responses((404, "No such stock (2005) or, for staff, user (2003)."), 422),
+        },
+    )
     def post(self, request: Request) -> Response:
         data = LegacyOrderInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -143,7 +160,14 @@ class LegacyCancelView(APIView):
     serializer_class = LegacyCancelInputSerializer
     throttle_classes = (AccountThrottle,)
 
-    @extend_schema(request=LegacyCancelInputSerializer, responses={202: OrderOutputSerializer})
+    @extend_schema(
+        request=LegacyCancelInputSerializer,
+        responses={
+            202: OrderOutputSerializer,
+            **error_responses((404, "No such order (2011).")),
+            **CANCEL_CONFLICT,
+        },
+    )
     def post(self, request: Request) -> Response:
         data = LegacyCancelInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)

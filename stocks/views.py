@@ -6,6 +6,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from brokerage.api.pagination import NewestFirstCursorPagination
+from brokerage.api.schema import error_responses
 from stocks import selectors, services
 from stocks.quotes import get_stock_quote
 from stocks.serializers import (
@@ -50,7 +51,13 @@ class StockViewSet(viewsets.GenericViewSet):
         stock = get_stock_quote(symbol=symbol.upper())
         return Response(StockOutputSerializer(stock).data)
 
-    @extend_schema(request=StockCreateInputSerializer, responses={201: StockOutputSerializer})
+    @extend_schema(
+        request=StockCreateInputSerializer,
+        responses={
+            201: StockOutputSerializer,
+            **error_responses((409, "The symbol is listed already (2004).")),
+        },
+    )
     def create(self, request: Request) -> Response:
         data = StockCreateInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)

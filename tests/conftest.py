@@ -51,7 +51,6 @@ def _service_settings(request, settings, monkeypatch):  # type: ignore[no-untype
     quotes.forget_all()  # kept per process: a quote of another test's stock is stale
     # A developer's .env may hold a real bot: ordinary tests must never reach Telegram.
     settings.TELEGRAM_BOT_TOKEN = ""
-    settings.TELEGRAM_CHAT_ID = ""
     celery_app.conf.task_always_eager = True
     yield
     celery_app.conf.task_always_eager = False

@@ -2,8 +2,11 @@
 
 sendMessage is answered as Telegram answers it, after checking the text would parse in
 Telegram's HTML mode (else 400, as Telegram would), unless the test queued other
-answers (`answer`) or a handler of its own (`answer_with`). Every call is recorded. The
-unit tests start one per test; the pipeline starts one for its session's worker.
+answers (`answer`) or a handler of its own (`answer_with`). Every call is recorded.
+getUpdates serves the messages a test has users send the bot (`message_from`) as
+Telegram does: from `offset` on, forgetting those before it, holding the request up to
+its `timeout` until one arrives. The unit tests start one per test; the pipeline starts
+one for its session's worker.
 """
 
 import json
@@ -18,7 +21,6 @@ from werkzeug import Request, Response
 
 TOKEN = "123:ABC"
 SEND = f"/bot{TOKEN}/sendMessage"
-UPDATES = f"/bot{TOKEN}/getUpdates"
 TOO_MANY = {
     "ok": False,
     "error_code": 429,
@@ -66,7 +68,13 @@ class FakeTelegram:
         self.server.expect_request(
             re.compile(r"^/bot[^/]+/sendMessage$"), method="POST"
         ).respond_with_handler(self._send_message)
+        self.server.expect_request(
+            re.compile(r"^/bot[^/]+/getUpdates$"), method="POST"
+        ).respond_with_handler(self._get_updates)
         self._lock = threading.Lock()
+        self._arrived = threading.Condition(self._lock)
+        self._updates: list[dict[str, object]] = []
+        self._next_update_id = 1
         self._calls: list[tuple[float, dict[str, str]]] = []
         self._answers: list[tuple[str | None, int, dict[str, object]]] = []
         self._handler: Handler | None = None
@@ -94,6 +102,33 @@ class FakeTelegram:
     def sent(self) -> list[dict[str, str]]:
         """The form of each sendMessage, in arrival order."""
         return [form for _, form in self.calls()]
+
+    def message_from(self, chat_id: int, text: str) -> None:
+        """A user in private chat `chat_id` sends the bot `text`."""
+        with self._arrived:
+            update_id = self._next_update_id
+            self._next_update_id += 1
+            chat = {"id": chat_id, "type": "private", "first_name": "Test"}
+            message = {"message_id": update_id, "date": 0, "chat": chat, "text": text}
+            self._updates.append({"update_id": update_id, "message": message})
+            self._arrived.notify_all()
+
+    def pending_updates(self) -> int:
+        """Updates the bot has not confirmed (by asking from a later offset)."""
+        with self._lock:
+            return len(self._updates)
+
+    def _get_updates(self, request: Request) -> Response:
+        form = request.form.to_dict()
+        offset = int(form.get("offset") or 0)
+        deadline = time.monotonic() + float(form.get("timeout") or 0)
+        with self._arrived:
+            self._updates = [u for u in self._updates if int(str(u["update_id"])) >= offset]
+            while not self._updates and time.monotonic() < deadline:
+                self._arrived.wait(deadline - time.monotonic())
+            result = list(self._updates)
+        body = json.dumps({"ok": True, "result": result})
+        return Response(body, 200, mimetype="application/json")
 
     def _send_message(self, request: Request) -> Response:
         form = request.form.to_dict()

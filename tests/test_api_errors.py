@@ -258,6 +258,15 @@ def test_oversized_body_is_413_1000(api, user, settings):
     assert_nothing_written(user)
 
 
+@pytest.mark.parametrize(
+    "query", ["symbol=%00", "status=filled&symbol=A%00", "%00=1", "cursor=%00", "side=buy&side=%00"]
+)
+def test_a_nul_in_the_query_is_400_1000(api, user, query):
+    body = assert_error(api.get(f"/api/v1/orders?{query}"), 400, 1000)
+
+    assert body["error_detail"][0]["field"] == "query"
+
+
 def test_oversized_sign_up_is_413_1000(api_client, settings):
     padding = "x" * (settings.DATA_UPLOAD_MAX_MEMORY_SIZE + 1)
 

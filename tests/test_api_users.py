@@ -316,20 +316,16 @@ def test_user_detail_query_count_is_flat(client_for, user, acme, django_assert_m
 # --- update ---------------------------------------------------------------------------
 
 
-def test_patch_telegram_chat_id_and_names(client_for, user):
+def test_patch_names(client_for, user):
     resp = client_for(user).patch(
-        f"/api/v1/users/{user.pk}",
-        {"telegram_chat_id": "-100123456", "name": "Grace", "surname": "Hopper"},
-        format="json",
+        f"/api/v1/users/{user.pk}", {"name": "Grace", "surname": "Hopper"}, format="json"
     )
 
     assert resp.status_code == 200, resp.json()
     body = resp.json()
-    assert body["telegram_chat_id"] == "-100123456"
-    assert body["name"] == "Grace"
-    assert body["surname"] == "Hopper"
+    assert (body["name"], body["surname"]) == ("Grace", "Hopper")
     user.refresh_from_db()
-    assert (user.telegram_chat_id, user.name, user.surname) == ("-100123456", "Grace", "Hopper")
+    assert (user.name, user.surname) == ("Grace", "Hopper")
 
 
 def test_patch_only_changes_given_fields(client_for, user):
@@ -345,19 +341,6 @@ def test_patch_only_changes_given_fields(client_for, user):
     assert user.surname.startswith("User")
 
 
-def test_patch_blank_telegram_chat_id_unlinks(client_for, user):
-    user.telegram_chat_id = "42"
-    user.save()
-
-    resp = client_for(user).patch(
-        f"/api/v1/users/{user.pk}", {"telegram_chat_id": ""}, format="json"
-    )
-
-    assert resp.status_code == 200, resp.json()
-    user.refresh_from_db()
-    assert user.telegram_chat_id == ""
-
-
 def test_patch_cannot_touch_cash(client_for, user):
     resp = client_for(user).patch(
         f"/api/v1/users/{user.pk}", {"cash": "999999", "is_staff": True}, format="json"
@@ -369,15 +352,20 @@ def test_patch_cannot_touch_cash(client_for, user):
     assert user.is_staff is False
 
 
-def test_patch_bad_telegram_chat_id_is_400_1000(client_for, user):
+@pytest.mark.parametrize("chat_id", ["-100123456", "", "not a chat"])
+def test_a_typed_telegram_chat_id_is_refused_400_1000(client_for, user, chat_id):
+    user.telegram_chat_id = "42"
+    user.save()
+    name = user.name
+
     resp = client_for(user).patch(
-        f"/api/v1/users/{user.pk}", {"telegram_chat_id": "not a chat"}, format="json"
+        f"/api/v1/users/{user.pk}", {"name": "X", "telegram_chat_id": chat_id}, format="json"
     )
 
     body = assert_error(resp, 400, 1000)
     assert [item["field"] for item in body["error_detail"]] == ["telegram_chat_id"]
     user.refresh_from_db()
-    assert user.telegram_chat_id == ""
+    assert (user.telegram_chat_id, user.name) == ("42", name)  # nothing half-written
 
 
 def test_patch_another_user_is_404_2003(client_for, user):
@@ -393,13 +381,11 @@ def test_patch_another_user_is_404_2003(client_for, user):
 def test_staff_can_patch_another_user(client_for, staff):
     other = UserFactory()
 
-    resp = client_for(staff).patch(
-        f"/api/v1/users/{other.pk}", {"telegram_chat_id": "777"}, format="json"
-    )
+    resp = client_for(staff).patch(f"/api/v1/users/{other.pk}", {"name": "Ada"}, format="json")
 
     assert resp.status_code == 200, resp.json()
     other.refresh_from_db()
-    assert other.telegram_chat_id == "777"
+    assert other.name == "Ada"
 
 
 def test_patch_malformed_user_id_is_400_1000(client_for, user):

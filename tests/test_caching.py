@@ -7,8 +7,9 @@ import redis
 from django.conf import settings
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from rest_framework.authtoken.models import Token
 
-from brokerage.api.authentication import CachedTokenAuthentication
+from brokerage.api import authentication
 from stocks import quotes
 from stocks.models import Stock
 from tests.factories import StockFactory
@@ -21,7 +22,7 @@ def redis_client() -> redis.Redis:
 
 def test_a_remembered_token_saves_its_query(client_for, user, acme, settings):
     settings.AUTH_TOKEN_CACHE_SECONDS = 10
-    CachedTokenAuthentication._remembered.clear()
+    authentication.forget_all()
     api = client_for(user)
     api.get("/api/v1/positions")
 
@@ -43,27 +44,25 @@ def test_without_memory_a_deleted_token_is_refused_at_once(client_for, user, set
     assert resp.json()["error_code"] == 1200
 
 
-def test_a_remembered_token_expires(client_for, user, settings, monkeypatch):
+def test_a_remembered_token_expires_from_memory(client_for, user, settings, monkeypatch):
     settings.AUTH_TOKEN_CACHE_SECONDS = 10
-    CachedTokenAuthentication._remembered.clear()
+    authentication.forget_all()
     api = client_for(user)
     assert api.get("/api/v1/positions").status_code == 200
-    user.auth_token.delete()
+    Token.objects.filter(user=user).update(key="0" * 40)  # no signal: only time can tell
     assert api.get("/api/v1/positions").status_code == 200  # remembered for 10 s
 
     clock = time.monotonic() + 11
-    monkeypatch.setattr("brokerage.api.authentication.time.monotonic", lambda: clock)
+    monkeypatch.setattr("brokerage.shared.memo.time.monotonic", lambda: clock)
 
     assert api.get("/api/v1/positions").status_code == 401
 
 
 def test_a_quote_is_forgotten_when_another_process_announces_a_change(db):
     StockFactory(symbol="QUO", price=Decimal("10.0000"))
-    quotes.get_stock_quote(symbol="QUO")  # kept, and this process now listens
-    wait_until(
-        lambda: redis_client().pubsub_numsub(quotes.channel())[0][1] > 0,
-        what="the quote listener to subscribe",
-    )
+    quotes.get_stock_quote(symbol="QUO")  # this process now listens
+    assert quotes._quotes.listening.wait(5), "the quote listener did not subscribe"
+    quotes.get_stock_quote(symbol="QUO")  # kept
     Stock.objects.filter(symbol="QUO").update(price=Decimal("11.0000"))
     assert quotes.get_stock_quote(symbol="QUO").price == Decimal("10.0000")  # still kept
 

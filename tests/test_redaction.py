@@ -71,7 +71,9 @@ def test_httpx_logs_only_warnings_by_default():
 def test_seed_demo_prints_the_token_once_and_never_the_password():
     out = StringIO()
 
-    call_command("seed_demo", "--password", "a-demo-secret-1", stdout=out)
+    call_command(
+        "seed_demo", "--email", "admin@example.com", "--password", "a-demo-secret-1", stdout=out
+    )
 
     token = Token.objects.get(user__email="admin@example.com").key
     assert "a-demo-secret-1" not in out.getvalue()

@@ -64,4 +64,4 @@ def test_stop_ends_the_process_and_what_it_started(supervisor) -> None:  # type:
 
 def test_procfile_lists_every_process_of_make_run() -> None:
     names = [name for name, _ in procfile()]
-    assert names == ["web", "bridge", "worker", "notifier", "beat"]
+    assert names == ["web", "bridge", "worker", "notifier", "beat", "bot"]

@@ -149,10 +149,23 @@ class UserCreateInputSerializer(serializers.Serializer[None]):
 class UserUpdateInputSerializer(serializers.Serializer[None]):
     name = serializers.CharField(max_length=150, allow_blank=True, required=False)
     surname = serializers.CharField(max_length=150, allow_blank=True, required=False)
-    telegram_chat_id = serializers.RegexField(
-        r"^(-?\d{1,20}|@[A-Za-z0-9_]{5,32})?$",
-        max_length=64,
-        allow_blank=True,
-        required=False,
-        help_text="Numeric chat id (or @channel) that Telegram messages go to; blank unlinks.",
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if "telegram_chat_id" in self.initial_data:  # proved by the bot, never typed
+            raise serializers.ValidationError(
+                {"telegram_chat_id": "Link a chat with POST /api/v1/users/{id}/telegram-link."},
+                code="read_only",
+            )
+        return attrs
+
+
+class LoginInputSerializer(serializers.Serializer[None]):
+    email = serializers.EmailField(max_length=254)
+    password = serializers.CharField(max_length=128, style={"input_type": "password"})
+
+
+class TokenOutputSerializer(serializers.Serializer[dict[str, Any]]):
+    token = serializers.CharField(help_text="Send as `Authorization: Token <token>`.")
+    expires_at = serializers.DateTimeField(
+        allow_null=True, help_text="When the token stops working; null: AUTH_TOKEN_TTL is off."
     )

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from rest_framework.authtoken.models import Token
 
+from brokerage.api import authentication
 from brokerage.api.errors import UserExists
 from brokerage.shared.db import set_fields
 from stocks.models import Stock
@@ -69,3 +70,17 @@ def update_user(
     if changed:
         user.save(update_fields=changed)
     return user
+
+
+def issue_token(*, user: User) -> Token:
+    """The user's API token (one per user), a new one if theirs has expired."""
+    token, created = Token.objects.get_or_create(user=user)
+    if not created and authentication.has_expired(token):
+        token.delete()
+        token = Token.objects.create(user=user)
+    return token
+
+
+def revoke_token(token: Token) -> None:
+    """Log out: the token stops working in every process at once."""
+    token.delete()

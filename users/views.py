@@ -3,20 +3,27 @@
 from collections.abc import Sequence
 from typing import Any
 
+from django.contrib.auth import authenticate, logout
 from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, permissions, viewsets
+from rest_framework import exceptions, mixins, permissions, viewsets
+from rest_framework.authtoken.models import Token
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import BaseThrottle
+from rest_framework.views import APIView
 
+from brokerage.api import authentication
 from brokerage.api.pagination import NewestFirstCursorPagination
 from brokerage.api.request import actor, parse_uuid
-from brokerage.api.throttling import SignupThrottle
+from brokerage.api.schema import error_responses
+from brokerage.api.throttling import LoginThrottle, SignupThrottle
 from users import selectors, services
 from users.models import Position, User
 from users.serializers import (
+    LoginInputSerializer,
     PositionOutputSerializer,
+    TokenOutputSerializer,
     UserCreatedSerializer,
     UserCreateInputSerializer,
     UserDetailSerializer,
@@ -58,7 +65,13 @@ class UserViewSet(viewsets.GenericViewSet):
         page = self.paginate_queryset(selectors.list_users(actor=actor(request)))
         return self.get_paginated_response(UserOutputSerializer(page, many=True).data)
 
-    @extend_schema(request=UserCreateInputSerializer, responses={201: UserCreatedSerializer})
+    @extend_schema(
+        request=UserCreateInputSerializer,
+        responses={
+            201: UserCreatedSerializer,
+            **error_responses((409, "An account with this e-mail exists (2020).")),
+        },
+    )
     def create(self, request: Request) -> Response:
         data = UserCreateInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -88,3 +101,37 @@ class PositionViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         if getattr(self, "swagger_fake_view", False):  # schema generation: no user
             return Position.objects.none()
         return selectors.list_positions(user=actor(self.request))
+
+
+class TokenView(APIView):
+    """Log in: e-mail and password for the account's API token."""
+
+    permission_classes = [permissions.AllowAny]
+    throttle_classes = [LoginThrottle]
+
+    @extend_schema(request=LoginInputSerializer, responses={200: TokenOutputSerializer})
+    def post(self, request: Request) -> Response:
+        data = LoginInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = authenticate(
+            request,
+            username=data.validated_data["email"].lower(),
+            password=data.validated_data["password"],
+        )
+        if user is None:  # also for an inactive account: nothing to tell them apart
+            raise exceptions.AuthenticationFailed("Invalid e-mail or password.")
+        token = services.issue_token(user=user)
+        body = {"token": token.key, "expires_at": authentication.expires_at(token)}
+        return Response(TokenOutputSerializer(body).data)
+
+
+class LogoutView(APIView):
+    """Log out: the caller's token (or browser session) stops working everywhere at once."""
+
+    @extend_schema(request=None, responses={204: None})
+    def post(self, request: Request) -> Response:
+        if isinstance(request.auth, Token):
+            services.revoke_token(request.auth)
+        else:
+            logout(request._request)
+        return Response(status=204)

@@ -1,4 +1,4 @@
-"""Request guards that must run before any view reads the body."""
+"""Request guards that must run before any view reads the request."""
 
 from collections.abc import Callable
 
@@ -8,11 +8,21 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from brokerage.api.errors import ErrorCode, error_body
 
 
-class BodySizeLimitMiddleware:
-    """Refuse bodies over DATA_UPLOAD_MAX_MEMORY_SIZE by Content-Length, unread.
+def _refuse(status: int, message: str, field: str, code: str, detail: str) -> JsonResponse:
+    body = error_body(
+        ErrorCode.VALIDATION, message, [{"field": field, "code": code, "message": detail}]
+    )
+    return JsonResponse(body, status=status)
 
-    Django enforces the limit only for `request.body` and form parsing; DRF's parsers
-    read the stream directly, so the check has to happen here.
+
+class RequestGuardMiddleware:
+    """Refuse, before any view runs:
+
+    - bodies over DATA_UPLOAD_MAX_MEMORY_SIZE by Content-Length, unread (413). Django
+      enforces the limit only for `request.body` and form parsing; DRF's parsers read
+      the stream directly, so the check has to happen here;
+    - a NUL character in the query string (400): PostgreSQL text cannot hold one, so a
+      filter carrying it would fail in the database (body fields refuse it themselves).
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
@@ -25,16 +35,9 @@ class BodySizeLimitMiddleware:
         except ValueError:
             length = 0
         if self.limit is not None and length > self.limit:
-            body = error_body(
-                ErrorCode.VALIDATION,
-                "Request body too large.",
-                [
-                    {
-                        "field": "body",
-                        "code": "too_large",
-                        "message": f"Limit is {self.limit} bytes.",
-                    }
-                ],
-            )
-            return JsonResponse(body, status=413)
+            detail = f"Limit is {self.limit} bytes."
+            return _refuse(413, "Request body too large.", "body", "too_large", detail)
+        if any("\x00" in key + "".join(values) for key, values in request.GET.lists()):
+            detail = "Query parameters cannot contain NUL characters."
+            return _refuse(400, "Invalid input.", "query", "null_characters_not_allowed", detail)
         return self.get_response(request)

@@ -1,16 +1,22 @@
-"""Throttles on the Redis cache: per client IP (sign-up, anonymous reads) whether or not
-a token is sent, and per account (order submission, cancel).
+"""Throttles on the Redis cache: per client IP (sign-up, logins, anonymous reads) whether
+or not a token is sent, and per account (order submission, cancel).
 
 The client IP is REMOTE_ADDR unless NUM_PROXIES trusted proxies are in front, whose
 X-Forwarded-For entries then name it (DRF's rule): a client cannot pick its own IP.
 Rates are read from settings at each request (`THROTTLE_RATES`, "none" disables one).
 """
 
+import math
+from collections.abc import Callable
+from functools import wraps
 from typing import Any
 
 from django.conf import settings
+from django.http import HttpRequest, HttpResponseBase, JsonResponse
 from rest_framework.request import Request
 from rest_framework.throttling import SimpleRateThrottle
+
+from brokerage.api.errors import ErrorCode, error_body
 
 
 class _LiveRateThrottle(SimpleRateThrottle):
@@ -48,6 +54,28 @@ class AnonymousIPThrottle(ClientIPThrottle):
 
 class SignupThrottle(ClientIPThrottle):
     scope = "signup"
+
+
+class LoginThrottle(ClientIPThrottle):
+    """Password checks per client IP: each costs a deliberately slow hash."""
+
+    scope = "login"
+
+
+def login_throttled(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
+    """LoginThrottle on a plain Django login view (the admin's, the browsable API's):
+    its form posts count; a refused one is the API's 429."""
+
+    @wraps(view)
+    def throttled(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        throttle = LoginThrottle()
+        if request.method == "POST" and not throttle.allow_request(request, None):  # type: ignore[arg-type]
+            wait = math.ceil(throttle.wait() or 1)
+            body = error_body(ErrorCode.THROTTLED, f"Too many login attempts; retry in {wait} s.")
+            return JsonResponse(body, status=429, headers={"Retry-After": str(wait)})
+        return view(request, *args, **kwargs)
+
+    return throttled
 
 
 class AccountThrottle(_LiveRateThrottle):

@@ -44,7 +44,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
-    "brokerage.api.middleware.BodySizeLimitMiddleware",
+    "brokerage.api.middleware.RequestGuardMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -122,8 +122,11 @@ STATIC_ROOT = VAR_DIR / "static"  # collectstatic fills it (the image); make run
 # Swagger UI, ReDoc and admin assets are served by the app itself, no internet needed.
 WHITENOISE_USE_FINDERS = True
 
-# A token's user is remembered this long per process (0: look it up on every request).
+# A token's user is remembered this long per process (0: look it up on every request);
+# revocation, deactivation and permission changes reach every process at once anyway.
 AUTH_TOKEN_CACHE_SECONDS = env.float("AUTH_TOKEN_CACHE_SECONDS", default=10.0)
+# API tokens are refused this many seconds after they were issued (0: never).
+AUTH_TOKEN_TTL = env.int("AUTH_TOKEN_TTL", default=0)
 # Stock quotes are cached this long (a price change invalidates them at once; house
 # inventory in a quote may lag by up to this).
 QUOTE_CACHE_SECONDS = env.int("QUOTE_CACHE_SECONDS", default=5)
@@ -150,7 +153,7 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "brokerage.api.pagination.NewestFirstCursorPagination",
     "PAGE_SIZE": env.int("API_PAGE_SIZE", default=50),
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "brokerage.api.schema.BrokerageAutoSchema",
     "EXCEPTION_HANDLER": "brokerage.api.errors.exception_handler",
     "DEFAULT_THROTTLE_CLASSES": ["brokerage.api.throttling.AnonymousIPThrottle"],
     # X-Forwarded-For entries trusted to name the client: one per proxy in front.
@@ -168,6 +171,7 @@ THROTTLE_RATES = {
     "signup": _rate("SIGNUP_THROTTLE_RATE", "30/minute"),
     "orders": _rate("ORDER_THROTTLE_RATE", "200/minute"),  # Alpaca's per-account limit
     "anon": _rate("ANON_THROTTLE_RATE", "600/minute"),
+    "login": _rate("LOGIN_THROTTLE_RATE", "10/minute"),  # each attempt costs a PBKDF2 hash
 }
 
 SPECTACULAR_SETTINGS = {
@@ -190,6 +194,27 @@ SPECTACULAR_SETTINGS = {
         "TimeInForceEnum": "orders.models.TimeInForce",
         "UserTypeEnum": "users.models.UserType",
     },
+    # brokerage.api.schema tags each operation by its path; these describe the tags.
+    "TAGS": [
+        {"name": "auth", "description": "Log in for an API token; log out."},
+        {
+            "name": "accounts",
+            "description": "Sign-up, and an account with its cash, positions and latest orders.",
+        },
+        {"name": "orders", "description": "Submit, list, read and cancel orders."},
+        {"name": "positions", "description": "The caller's holdings at the last price."},
+        {"name": "stocks", "description": "Listed stocks and their prices; staff list them."},
+        {
+            "name": "notifications",
+            "description": "The caller's order notifications and their Telegram delivery.",
+        },
+        {
+            "name": "legacy",
+            "description": "The original system's `orders:buy`, `orders:sell` and "
+            "`orders:cancel`, kept for its clients.",
+        },
+        {"name": "health", "description": "Liveness and readiness probes."},
+    ],
 }
 
 # --- Kafka ----------------------------------------------------------------------------
@@ -283,7 +308,10 @@ CELERY_TIMEZONE = TIME_ZONE
 
 # --- Telegram -------------------------------------------------------------------------
 TELEGRAM_BOT_TOKEN = env.str("TELEGRAM_BOT_TOKEN", default="")  # empty: notifications skipped
-TELEGRAM_CHAT_ID = env.str("TELEGRAM_CHAT_ID", default="")  # for users with no chat of their own
+# The bot's @username, for the t.me deep links that link a customer's chat.
+TELEGRAM_BOT_USERNAME = env.str("TELEGRAM_BOT_USERNAME", default="")
+# A link code (POST /api/v1/users/{id}/telegram-link) works once, for this long.
+TELEGRAM_LINK_CODE_SECONDS = env.int("TELEGRAM_LINK_CODE_SECONDS", default=600)
 TELEGRAM_API_BASE_URL = env.str("TELEGRAM_API_BASE_URL", default="https://api.telegram.org")
 TELEGRAM_TIMEOUT_SECONDS = env.float("TELEGRAM_TIMEOUT_SECONDS", default=10.0)
 TELEGRAM_MAX_ATTEMPTS = env.int("TELEGRAM_MAX_ATTEMPTS", default=5)
@@ -291,6 +319,10 @@ TELEGRAM_MAX_ATTEMPTS = env.int("TELEGRAM_MAX_ATTEMPTS", default=5)
 # --- observability --------------------------------------------------------------------
 OTEL_EXPORTER_OTLP_ENDPOINT = env.str("OTEL_EXPORTER_OTLP_ENDPOINT", default="")
 METRICS_PORT = env.int("METRICS_PORT", default=0)  # bridge/worker metrics; 0 = off
+# Web's /metrics answers only `Authorization: Bearer <METRICS_TOKEN>`, anything else 404.
+# Unset: open here (make run, the suite); production.py closes it instead.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+METRICS_OPEN_WITHOUT_TOKEN = True
 
 # --- logging --------------------------------------------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")

@@ -24,7 +24,6 @@ def telegram(settings) -> Iterator[FakeTelegram]:  # type: ignore[no-untyped-def
     fake.server.start()
     settings.TELEGRAM_BOT_TOKEN = TOKEN
     settings.TELEGRAM_API_BASE_URL = fake.url
-    settings.TELEGRAM_CHAT_ID = ""
     settings.TELEGRAM_TIMEOUT_SECONDS = 2.0
     settings.TELEGRAM_MAX_ATTEMPTS = 3
     yield fake

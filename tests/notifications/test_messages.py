@@ -133,27 +133,6 @@ def test_the_fake_rejects_what_telegram_would_not_parse():
 # --- chats ----------------------------------------------------------------------------
 
 
-def test_patching_telegram_chat_id_sends_the_next_fill_there(telegram, place, client_for, customer):
-    resp = client_for(customer).patch(
-        f"/api/v1/users/{customer.pk}", {"telegram_chat_id": "-1009876"}, format="json"
-    )
-    assert resp.status_code == 200, resp.json()
-
-    place(quantity="1")
-
-    assert [m["chat_id"] for m in telegram.sent()] == ["-1009876"]
-
-
-def test_a_user_without_a_chat_falls_back_to_telegram_chat_id(telegram, settings, place, customer):
-    customer.telegram_chat_id = ""
-    customer.save()
-    settings.TELEGRAM_CHAT_ID = "777"
-
-    place(quantity="1")
-
-    assert [m["chat_id"] for m in telegram.sent()] == ["777"]
-
-
 def test_no_chat_at_all_is_skipped_without_a_request(telegram, customer):
     customer.telegram_chat_id = ""
     customer.save()
@@ -163,7 +142,7 @@ def test_no_chat_at_all_is_skipped_without_a_request(telegram, customer):
 
     notification.refresh_from_db()
     assert notification.status == NotificationStatus.SKIPPED
-    assert "TELEGRAM_CHAT_ID is not set" in notification.last_error
+    assert "has not linked one" in notification.last_error
     assert telegram.sent() == []
 
 

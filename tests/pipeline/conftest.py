@@ -201,7 +201,6 @@ def pipeline_processes(
         # The worker talks to the fake Bot API; users without a chat id are skipped.
         "TELEGRAM_BOT_TOKEN": fake_telegram.token,
         "TELEGRAM_API_BASE_URL": fake_telegram.url,
-        "TELEGRAM_CHAT_ID": "",
         "TELEGRAM_TIMEOUT_SECONDS": "5",
     }
     with django_db_blocker.unblock():

@@ -1,15 +1,18 @@
-"""Demo data for a fresh install: a few stocks and a staff account with a token."""
+"""Demo data for a fresh install: a few stocks and, only when given credentials, a staff
+superuser with an API token."""
 
+import os
 from decimal import Decimal
 from typing import Any
 
-from django.core.management.base import BaseCommand
-from rest_framework.authtoken.models import Token
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError
 
 from stocks.models import Stock
 from stocks.services import create_stock
 from users.models import User, UserType
-from users.services import create_user
+from users.services import create_user, issue_token
 
 DEMO_STOCKS = [
     ("AAPL", "Apple Inc.", "189.5000"),
@@ -19,21 +22,45 @@ DEMO_STOCKS = [
     ("TSLA", "Tesla, Inc.", "201.1000"),
 ]
 DEMO_INVENTORY = Decimal("1000000")
+# The variables Django's `createsuperuser --noinput` reads: one .env serves both.
+EMAIL_VARIABLE = "DJANGO_SUPERUSER_EMAIL"
+PASSWORD_VARIABLE = "DJANGO_SUPERUSER_PASSWORD"
+
+NO_ADMIN_HINT = (
+    "No admin account created: none was asked for. Create one with\n"
+    "  python manage.py createsuperuser\n"
+    "  (compose: docker compose run --rm migrate python manage.py createsuperuser)\n"
+    f"or set {EMAIL_VARIABLE} and {PASSWORD_VARIABLE} (compose: in .env) and run seed_demo."
+)
 
 
 class Command(BaseCommand):
-    help = "Create demo stocks and a demo staff account (idempotent); print how to log in."
+    help = (
+        "Create demo stocks (idempotent) and, given an e-mail and password (options or "
+        f"{EMAIL_VARIABLE} / {PASSWORD_VARIABLE}), a staff superuser; print its API token."
+    )
 
     def add_arguments(self, parser: Any) -> None:
-        parser.add_argument("--email", default="admin@example.com")
-        parser.add_argument("--password", default="admin12345")
+        parser.add_argument("--email", default="", help=f"default: ${EMAIL_VARIABLE}")
+        parser.add_argument("--password", default="", help=f"default: ${PASSWORD_VARIABLE}")
 
     def handle(self, *args: Any, email: str, password: str, **options: Any) -> None:
+        email = email or os.environ.get(EMAIL_VARIABLE, "")
+        password = password or os.environ.get(PASSWORD_VARIABLE, "")
+        if bool(email) != bool(password):
+            raise CommandError(f"an admin needs both {EMAIL_VARIABLE} and {PASSWORD_VARIABLE}")
         for symbol, name, price in DEMO_STOCKS:
             if not Stock.objects.filter(symbol=symbol).exists():
                 create_stock(symbol=symbol, name=name, price=Decimal(price), amount=DEMO_INVENTORY)
-        admin = User.objects.filter(email=email).first()
+        if not email:
+            self.stdout.write(NO_ADMIN_HINT)
+            return
+        admin = User.objects.filter(email__iexact=email).first()
         if admin is None:
+            try:
+                validate_password(password)
+            except ValidationError as exc:  # the validators' messages never quote it
+                raise CommandError(" ".join(exc.messages)) from None
             admin = create_user(
                 email=email,
                 name="Demo",
@@ -44,9 +71,14 @@ class Command(BaseCommand):
             )
             admin.is_superuser = True
             admin.save(update_fields=["is_superuser"])
-        token, _ = Token.objects.get_or_create(user=admin)
+        elif not admin.is_superuser:
+            # Sign-up is open: whoever took this e-mail first must not become an admin.
+            self.stderr.write(f"{admin.email} exists and is not an admin; left as it is.")
+            return
+        # An existing admin keeps its password: seed_demo runs on every deploy.
+        token = issue_token(user=admin)
         self.stdout.write(  # to the terminal; never the password
-            f"Demo admin: {email}  (Django admin: /admin/, password as given to seed_demo)\n"
-            f"Demo admin API token (printed once, here): {token.key}\n"
+            f"Admin: {admin.email}  (Django admin: /admin/, password as given to seed_demo)\n"
+            f"Admin API token (printed once, here): {token.key}\n"
             '  curl -H "Authorization: Token <the token>" http://127.0.0.1:8000/api/v1/stocks'
         )
