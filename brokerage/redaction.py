@@ -2,7 +2,8 @@
 
 A record factory, not a handler filter, because Celery installs handlers of its own and
 a filter on one handler misses the others: whatever logger emits a record and whatever
-handler writes it, the bot token and any `Authorization` / `Token ...` value are gone.
+handler writes it, the bot token, any `Authorization` / `Token ...` value and any bare
+API token key (40 hex digits, e.g. in a logged SQL query) are gone.
 """
 
 import logging
@@ -17,6 +18,7 @@ _PATTERNS = [
     re.compile(r"\bbot\d+:[A-Za-z0-9_-]+"),  # a bot token in a Bot API URL
     re.compile(r"\b(Token|Bearer|Basic)\s+[A-Za-z0-9._~+/=-]{16,}", re.IGNORECASE),
     re.compile(r"(Authorization['\"]?\s*[:=]\s*['\"]?)[^'\"\s,}]+", re.IGNORECASE),
+    re.compile(r"\b[0-9a-f]{40}\b"),  # an API token's key alone, as in a logged SQL query
 ]
 _installed = False
 
@@ -28,7 +30,8 @@ def redact(text: str) -> str:
         text = text.replace(token, REDACTED)
     text = _PATTERNS[0].sub("bot" + REDACTED, text)
     text = _PATTERNS[1].sub(lambda m: f"{m.group(1)} {REDACTED}", text)
-    return _PATTERNS[2].sub(lambda m: m.group(1) + REDACTED, text)
+    text = _PATTERNS[2].sub(lambda m: m.group(1) + REDACTED, text)
+    return _PATTERNS[3].sub(REDACTED, text)
 
 
 def install() -> None:

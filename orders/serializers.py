@@ -18,6 +18,8 @@ from stocks.serializers import SymbolField
 from users.models import User
 from users.serializers import UserDetailSerializer
 
+CLIENT_ORDER_ID_PATTERN = r"^[A-Za-z0-9._:-]{1,64}$"
+
 
 class FillOutputSerializer(serializers.ModelSerializer[Fill]):
     class Meta:
@@ -114,7 +116,7 @@ class OrderInputSerializer(serializers.Serializer[None]):
     limit_price = price_input(required=False, allow_null=True, default=None)
     time_in_force = serializers.ChoiceField(choices=TimeInForce.choices, default=TimeInForce.GTC)
     client_order_id = serializers.RegexField(
-        r"^[A-Za-z0-9._:-]{1,64}$",
+        CLIENT_ORDER_ID_PATTERN,
         required=False,
         allow_null=True,
         default=None,

@@ -18,6 +18,7 @@ from orders import selectors, services
 from orders.filters import ORDER_FILTER_PARAMETERS, order_filters
 from orders.models import Order, OrderSide, OrderType
 from orders.serializers import (
+    CLIENT_ORDER_ID_PATTERN,
     AccountDetailSerializer,
     LegacyCancelInputSerializer,
     LegacyOrderInputSerializer,
@@ -31,7 +32,7 @@ from users.views import UserViewSet
 
 IDEMPOTENCY_HEADER = OpenApiParameter(
     "Idempotency-Key",
-    str,
+    {"type": "string", "pattern": CLIENT_ORDER_ID_PATTERN},
     OpenApiParameter.HEADER,
     required=False,
     description="Used as client_order_id when the body has none.",

@@ -5,6 +5,8 @@ from io import StringIO
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from rest_framework.authtoken.models import Token
 
 from notifications.models import Notification
@@ -39,6 +41,24 @@ def test_a_telegram_send_leaves_no_token_in_any_log_record(settings, caplog):
     assert any("sendMessage" in record.getMessage() for record in caplog.records)
     assert TOKEN not in every_record_text(caplog)
     assert TOKEN.split(":")[1] not in every_record_text(caplog)
+
+
+def test_an_authenticated_request_leaves_no_token_in_any_log_record(caplog, api_client):
+    user = UserFactory()
+    key = Token.objects.get(user=user).key
+    caplog.set_level(logging.DEBUG)
+    # An operator debugging SQL: the token lookup's query names the key.
+    caplog.set_level(logging.DEBUG, logger="django.db.backends")
+
+    with CaptureQueriesContext(connection):  # logs every query, as DEBUG=true would
+        api_client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+        assert api_client.get("/api/v1/positions").status_code == 200
+        api_client.credentials(HTTP_AUTHORIZATION=f"Token {key[:-1]}0")
+        assert api_client.get("/api/v1/positions").status_code == 401
+
+    assert any("authtoken_token" in r.getMessage() for r in caplog.records), "SQL was logged"
+    assert key not in every_record_text(caplog)
+    assert key[:-1] not in every_record_text(caplog)
 
 
 def test_credentials_are_redacted_in_messages_arguments_and_tracebacks(caplog):

@@ -7,17 +7,19 @@ each test links its customer to its own chat id, so messages never mix across te
 """
 
 import random
+import sys
 from decimal import Decimal
 
 import pytest
 
 from brokerage.events import outbox
 from brokerage.events.models import OutboxEvent
+from notifications.linking import LINKED
 from notifications.models import Notification, NotificationStatus
 from tests.factories import StockFactory, UserFactory
 from tests.fake_telegram import BAD_CHAT, TOO_MANY, FakeTelegram
 from tests.helpers import wait_until
-from tests.pipeline.conftest import Pipeline
+from tests.pipeline.conftest import Pipeline, Proc
 
 pytestmark = pytest.mark.pipeline
 
@@ -140,3 +142,27 @@ def test_without_a_token_the_worker_skips_with_the_reason(
 
     assert notification.last_error == "TELEGRAM_BOT_TOKEN is not set"
     assert fake_telegram.calls(chat_id) == []
+
+
+def test_a_customer_links_their_chat_through_the_bot_process(pipeline, fake_telegram, client_for):
+    """run_telegram_bot as make run and compose run it: long polling, a real process."""
+    user = UserFactory(cash=Decimal("100000"))
+    StockFactory(symbol="ACME", price=Decimal("50.0000"), amount=Decimal("100000"))
+    api = client_for(user)
+    chat = random.randint(10**8, 10**9)
+    bot = Proc("bot", [sys.executable, "manage.py", "run_telegram_bot"], pipeline.env)
+    try:
+        code = api.post(f"/api/v1/users/{user.pk}/telegram-link").json()["code"]
+        fake_telegram.message_from(chat, f"/start {code}")  # what the t.me link sends
+
+        wait_until(
+            lambda: [form["text"] for _, form in fake_telegram.calls(str(chat))] == [LINKED],
+            what="the bot's answer",
+        )
+        user.refresh_from_db()
+        assert user.telegram_chat_id == str(chat)
+        order_id = submit(api, quantity="1")
+        notification_of(order_id, NotificationStatus.SENT)
+        assert fake_telegram.calls(str(chat))[-1][1]["text"] == filled_text(order_id, 1)
+    finally:
+        bot.stop()
