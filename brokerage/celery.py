@@ -8,7 +8,9 @@ from collections.abc import Callable
 from enum import StrEnum
 from typing import Any, ParamSpec, TypeVar
 
-from celery import Celery, current_task, signals
+from celery import Celery, Task, current_task, signals
+from celery.exceptions import SoftTimeLimitExceeded
+from django.conf import settings
 from django.db import InterfaceError, OperationalError, close_old_connections
 from opentelemetry import propagate, trace
 
@@ -43,14 +45,32 @@ class TransientError(Exception):
     """A failure worth retrying (timeouts, rate limits); anything else is final."""
 
 
-# Retry only what may succeed later; acks_late + reject_on_worker_lost are global.
+# Retry only what may succeed later; acks_late + reject_on_worker_lost are global. A run
+# cut short by its soft time limit rolled back its transaction: it is retried too.
 TRANSIENT_RETRY: dict[str, Any] = {
-    "autoretry_for": (TransientError, OperationalError, InterfaceError),
+    "autoretry_for": (TransientError, OperationalError, InterfaceError, SoftTimeLimitExceeded),
     "retry_backoff": True,
     "retry_backoff_max": 60,
     "retry_jitter": True,
     "max_retries": 5,
 }
+
+
+class QueueTimeLimits:
+    """Celery task annotation (CELERY_TASK_ANNOTATIONS): a task's soft and hard time
+    limits are its queue's (settings.TASK_TIME_LIMITS) unless its decorator sets them."""
+
+    def annotate(self, task: Task) -> dict[str, float | None] | None:
+        if task.soft_time_limit is not None or task.time_limit is not None:
+            return None
+        limits = settings.TASK_TIME_LIMITS.get(getattr(task, "queue", None) or CeleryQueue.DEFAULT)
+        if limits is None:
+            return None
+        soft, hard = limits
+        return {"soft_time_limit": soft or None, "time_limit": hard or None}
+
+    def annotate_any(self) -> None:
+        return None
 
 
 def instrumented(func: Callable[P, R]) -> Callable[P, R]:

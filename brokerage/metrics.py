@@ -1,6 +1,6 @@
 """Prometheus metrics of the pipeline (HTTP metrics come from django-prometheus)."""
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
 EVENTS_PUBLISHED = Counter(
     "brokerage_events_published_total", "Events confirmed by Kafka", ["topic"]
@@ -23,4 +23,17 @@ NOTIFICATIONS = Counter(
     "brokerage_notifications_total",
     "Telegram delivery outcomes: sent, failed, skipped, or retrying (will be tried again)",
     ["status"],
+)
+RECONCILE_DIFFERENCES = Gauge(
+    "brokerage_reconcile_differences",
+    "Balances that the journal and the open orders do not prove, at the last reconcile",
+    multiprocess_mode="mostrecent",
+)
+THROTTLE_FAIL_OPEN = Counter(
+    "brokerage_throttle_fail_open_total",
+    "Requests let through unthrottled because the throttle's cache (Redis) failed",
+    ["scope"],
+)
+OUTBOX_PURGED = Counter(
+    "brokerage_outbox_purged_total", "Published outbox rows deleted after their retention"
 )

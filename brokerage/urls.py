@@ -13,7 +13,7 @@ from notifications.views import NotificationViewSet, TelegramLinkView
 from orders.models import OrderSide
 from orders.views import AccountViewSet, LegacyCancelView, LegacyOrderView, OrderViewSet
 from stocks.views import StockViewSet
-from users.views import LogoutView, PositionViewSet, TokenView
+from users.views import ActivityViewSet, LogoutView, PositionViewSet, TokenView
 
 router = DefaultRouter()
 router.trailing_slash = "/?"  # the contract has no slash; a trailing one still works
@@ -22,6 +22,7 @@ router.register("stocks", StockViewSet, basename="stock")
 router.register("orders", OrderViewSet, basename="order")
 router.register("positions", PositionViewSet, basename="position")
 router.register("notifications", NotificationViewSet, basename="notification")
+router.register("activities", ActivityViewSet, basename="activity")
 
 api_v1 = [
     path("orders:buy", LegacyOrderView.as_view(side=OrderSide.BUY), name="legacy-buy"),

@@ -1,10 +1,12 @@
 """Project-level endpoints: liveness, readiness and Prometheus metrics."""
 
 import hmac
+import logging
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 
 from django.conf import settings
-from django.core.cache import cache
-from django.db import connection
+from django.db import connection, connections
 from django.http import Http404, HttpRequest, HttpResponse
 from django_prometheus.exports import ExportToDjangoView
 from drf_spectacular.utils import extend_schema, inline_serializer
@@ -16,6 +18,9 @@ from rest_framework.response import Response
 
 from brokerage.celery import app as celery_app
 from brokerage.events.producer import check_kafka
+from brokerage.shared.cache import strict_cache
+
+logger = logging.getLogger(__name__)
 
 HealthSerializer = inline_serializer("Health", {"status": serializers.CharField()})
 
@@ -29,15 +34,19 @@ def health(request: Request) -> Response:
     return Response({"status": "ok"})
 
 
-PROBE_TIMEOUT_SECONDS = 2  # a readiness check waits no longer for any one dependency
+PROBE_TIMEOUT_SECONDS = 2  # a readiness check waits no longer for all its dependencies
 
 
 def _check_database() -> None:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1")
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+    finally:
+        connections.close_all()  # the probe's own thread: its connection would linger
 
 
 def _check_cache() -> None:
+    cache = strict_cache()  # the cache proper would report a dead Redis as a miss
     cache.set("readiness-probe", "1", timeout=5)
     if cache.get("readiness-probe") != "1":
         raise RuntimeError("cache did not return what was written")
@@ -52,7 +61,7 @@ def _check_celery_broker() -> None:
         conn.ensure_connection(max_retries=1, timeout=PROBE_TIMEOUT_SECONDS)
 
 
-READINESS_CHECKS = {
+READINESS_CHECKS: dict[str, Callable[[], None]] = {
     "database": _check_database,
     "cache": _check_cache,
     "kafka": _check_kafka,
@@ -65,19 +74,35 @@ ReadinessSerializer = inline_serializer(
 )
 
 
+def _state(name: str, future: Future[None]) -> str:
+    """ "ok", "timeout" or "down": never the exception's text, which may name hosts."""
+    if not future.done():
+        return "timeout"
+    exc = future.exception()
+    if exc is None:
+        return "ok"
+    logger.warning("readiness: %s is down (%s: %s)", name, type(exc).__name__, exc)
+    cause: BaseException | None = exc
+    while cause is not None:  # redis and Django wrap the client's timeout in their own
+        if isinstance(cause, TimeoutError) or "Timeout" in type(cause).__name__:
+            return "timeout"
+        cause = cause.__cause__
+    return "down"
+
+
 @extend_schema(responses={200: ReadinessSerializer, 503: ReadinessSerializer})
 @api_view(["GET"])
 @permission_classes([AllowAny])
 @throttle_classes([])
 def ready(request: Request) -> Response:
-    """Readiness: every dependency answers; 503 names the ones that don't."""
-    checks: dict[str, str] = {}
-    for name, check in READINESS_CHECKS.items():
-        try:
-            check()
-            checks[name] = "ok"
-        except Exception as exc:  # any failure means not ready; say which
-            checks[name] = f"error: {exc}"
+    """Readiness: every dependency answers within PROBE_TIMEOUT_SECONDS; each one's
+    state is "ok", "down" or "timeout", and any but "ok" makes it a 503."""
+    pool = ThreadPoolExecutor(max_workers=len(READINESS_CHECKS), thread_name_prefix="ready")
+    futures = {name: pool.submit(check) for name, check in READINESS_CHECKS.items()}
+    # Side by side, one deadline; a check still hanging ends on its client's own timeout.
+    wait(futures.values(), timeout=PROBE_TIMEOUT_SECONDS)
+    pool.shutdown(wait=False)
+    checks = {name: _state(name, future) for name, future in futures.items()}
     ok = all(result == "ok" for result in checks.values())
     return Response(
         {"status": "ok" if ok else "unavailable", "checks": checks}, status=200 if ok else 503

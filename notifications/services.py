@@ -376,8 +376,9 @@ def resend_notifications(*, notification_ids: list[UUID]) -> int:
         notification.last_error = ""
         notification.claimed_until = None
         notification.save(update_fields=["status", "attempts", "last_error", "claimed_until"])
-        transaction.on_commit(
-            functools.partial(enqueue, "notifications.send_notification", str(notification.pk))
+        transaction.on_commit(  # robust: a broker outage must not fail the admin action
+            functools.partial(enqueue, "notifications.send_notification", str(notification.pk)),
+            robust=True,
         )
         queued += 1
     return queued

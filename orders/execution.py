@@ -26,6 +26,8 @@ from brokerage import metrics
 from brokerage.api.errors import ErrorCode
 from brokerage.events.models import OutboxEvent
 from brokerage.events.outbox import Event, outbox_rows, publish_on_commit
+from brokerage.ledger import journal
+from brokerage.ledger.models import EntryKind, LedgerEntry
 from brokerage.shared import db, money
 from orders.engine import decide
 from orders.models import (
@@ -108,7 +110,31 @@ class Book:
     stocks: dict[int, Stock]
     new_positions: list[Position] = field(default_factory=list)
     fills: list[Fill] = field(default_factory=list)
+    entries: list[LedgerEntry] = field(default_factory=list)
     orders: list[Order] = field(default_factory=list)
+
+    def journal_fill(
+        self, order: Order, quantity: Decimal, amount: Decimal, position: Position
+    ) -> None:
+        """The fill's cash and shares entries, with the balances it left."""
+        sign = -1 if order.side == OrderSide.BUY else 1
+        self.entries += [
+            journal.cash(
+                user_id=order.user_id,
+                kind=EntryKind.FILL,
+                amount=sign * amount,
+                balance_after=order.user.cash,
+                order_id=order.pk,
+            ),
+            journal.shares(
+                user_id=order.user_id,
+                stock_id=order.stock_id,
+                kind=EntryKind.FILL,
+                amount=-sign * quantity,
+                balance_after=position.quantity,
+                order_id=order.pk,
+            ),
+        ]
 
     def position(self, user: User, stock: Stock) -> Position:
         key = (user.pk, stock.pk)
@@ -175,8 +201,8 @@ def _execute(order: Order, book: Book) -> bool:
         return False  # still waiting for its price
     position = book.positions.get((user.pk, stock.pk))
     if quantity > 0:
-        amount = money.cash_amount(quantity * fill_price)
         if order.side == OrderSide.BUY:
+            amount = money.buy_cost(quantity * fill_price)
             if order.type == OrderType.MARKET and amount > order.reserved_cash:
                 # The price moved past the collar since submission.
                 finish(order, OrderStatus.REJECTED, user, position, ErrorCode.INSUFFICIENT_CASH)
@@ -190,6 +216,7 @@ def _execute(order: Order, book: Book) -> bool:
             stock.amount -= quantity
         else:
             assert position is not None
+            amount = money.sell_proceeds(quantity * fill_price)
             _apply_sell_fill(order, user, position, quantity, amount)
             stock.amount += quantity
         previously = order.filled_quantity
@@ -199,6 +226,7 @@ def _execute(order: Order, book: Book) -> bool:
             / order.filled_quantity
         )
         book.fills.append(Fill(order=order, quantity=quantity, price=fill_price, amount=amount))
+        book.journal_fill(order, quantity, amount, position)
         metrics.FILLS.labels(side=order.side).inc()
     if order.filled_quantity == order.quantity:
         finish(order, OrderStatus.FILLED, user, position)
@@ -265,6 +293,7 @@ def save_book(book: Book, changed: list[Order]) -> None:
             ),
             db.update_rows(Order, changed, _ORDER_FIELDS),
             db.insert_rows(book.fills),
+            db.insert_rows(book.entries),
             db.insert_rows(events),
         ]
     )

@@ -132,6 +132,35 @@ class Order(models.Model):
                 condition=Q(reserved_cash__gte=0, reserved_quantity__gte=0),
                 name="order_reservations_gte_0",
             ),
+            models.CheckConstraint(
+                condition=Q(status__in=OrderStatus.values), name="order_status_valid"
+            ),
+            # A buy holds cash, a sell holds shares, never the other.
+            models.CheckConstraint(
+                condition=Q(side="buy", reserved_quantity=0) | Q(side="sell", reserved_cash=0),
+                name="order_reservation_matches_side",
+            ),
+            # A sell reserves its unfilled shares, and each fill consumes its part.
+            models.CheckConstraint(
+                condition=Q(reserved_quantity__lte=F("quantity") - F("filled_quantity")),
+                name="order_reserved_quantity_lte_remaining",
+            ),
+            # Finishing releases the whole reservation (execution.finish).
+            models.CheckConstraint(
+                condition=~Q(status__in=sorted(TERMINAL_STATUSES))
+                | Q(reserved_cash=0, reserved_quantity=0),
+                name="order_terminal_holds_no_reservation",
+            ),
+            # An average exists exactly when something filled; isnull=False as above.
+            models.CheckConstraint(
+                condition=Q(filled_quantity=0, average_fill_price__isnull=True)
+                | Q(
+                    filled_quantity__gt=0,
+                    average_fill_price__isnull=False,
+                    average_fill_price__gt=0,
+                ),
+                name="order_average_fill_price_iff_filled",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -160,6 +189,8 @@ class Fill(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(quantity__gt=0), name="fill_quantity_gt_0"),
             models.CheckConstraint(condition=Q(price__gt=0), name="fill_price_gt_0"),
+            # Not > 0: a tiny fill's cash rounds to 0.0000 (money.cash_amount).
+            models.CheckConstraint(condition=Q(amount__gte=0), name="fill_amount_gte_0"),
         ]
 
     def __str__(self) -> str:

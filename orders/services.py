@@ -24,6 +24,7 @@ from brokerage.api.errors import (
     OrderAlreadyCompleted,
     OrderFailed,
     OrderNotFound,
+    OrderTooSmall,
 )
 from brokerage.celery import enqueue
 from brokerage.events.outbox import Event, outbox_rows, publish_on_commit
@@ -111,6 +112,18 @@ def get_same_order(existing: Order, **request: Any) -> Order:
     return existing
 
 
+def check_order_value(*, quantity: Decimal, price: Decimal) -> None:
+    """Orders worth less than MIN_ORDER_NOTIONAL are refused (OrderTooSmall, 2021): below
+    it, rounding a fill to the cash scale would be most of its value."""
+    minimum = settings.MIN_ORDER_NOTIONAL
+    if quantity * price < minimum:
+        raise OrderTooSmall(
+            f"An order must be worth at least {minimum}.",
+            notional=str(quantity * price),
+            minimum=str(minimum),
+        )
+
+
 def check_cancellable(order: Order) -> None:
     if order.status == OrderStatus.FILLED:
         raise OrderAlreadyCompleted("Order is already filled.", order_id=str(order.pk))
@@ -149,6 +162,7 @@ def submit_order(
     check_order_shape(type=type, limit_price=limit_price)
     # Unlocked and possibly cached: the price only sizes a market buy's reservation.
     stock = get_stock_quote(symbol=symbol)
+    check_order_value(quantity=quantity, price=limit_price or stock.price)
     order = Order(
         user_id=user.pk,
         stock=stock,

@@ -1,11 +1,14 @@
 """Thin Celery wrappers: ids in, services do the work; any task may run twice."""
 
+import logging
 from uuid import UUID
 
 from celery import shared_task
 
 from brokerage.celery import TRANSIENT_RETRY, CeleryQueue, instrumented
-from orders import execution, services
+from orders import execution, reconciliation, services
+
+logger = logging.getLogger(__name__)
 
 
 @shared_task(name="orders.execute_order", queue=CeleryQueue.ORDERS, **TRANSIENT_RETRY)
@@ -36,3 +39,13 @@ def expire_day_orders() -> int:
 @instrumented
 def redispatch_stuck_orders() -> int:
     return services.redispatch_stuck_orders()
+
+
+@shared_task(name="orders.reconcile", queue=CeleryQueue.DEFAULT)
+@instrumented
+def reconcile() -> int:
+    """Beat's hourly proof; the count is brokerage_reconcile_differences, each one logged."""
+    differences = reconciliation.reconcile()
+    for difference in differences:
+        logger.error("reconcile: %s", difference)
+    return len(differences)

@@ -6,6 +6,7 @@ from django.db import IntegrityError, transaction
 
 from brokerage.api.errors import StockExists, StockNotFound
 from brokerage.events.outbox import emit
+from brokerage.ledger import journal
 from brokerage.shared import money
 from brokerage.shared.db import set_fields
 from stocks.models import Stock
@@ -37,8 +38,10 @@ def create_stock(
             stock.save(force_insert=True)
     except IntegrityError as exc:  # a concurrent create won the race
         raise StockExists(f"Stock {symbol} already exists.", symbol=symbol) from exc
+    if amount:
+        journal.inventory(stock_id=stock.pk, amount=amount, balance_after=amount).save()
     # A quote cached for an earlier stock of this symbol (deleted in the admin) is stale.
-    transaction.on_commit(lambda: forget_quote(symbol))
+    transaction.on_commit(lambda: forget_quote(symbol), robust=True)
     return stock
 
 
@@ -61,14 +64,18 @@ def update_stock(
         stock = Stock.objects.select_for_update(no_key=True).get(symbol=symbol)
     except Stock.DoesNotExist as exc:
         raise StockNotFound(f"Stock {symbol} not found.", symbol=symbol) from exc
-    previous_price = stock.price
+    previous_price, previous_amount = stock.price, stock.amount
     rematch = (price is not None and price != stock.price) or (
         amount is not None and amount > stock.amount
     )
     changed = set_fields(stock, price=price, amount=amount, name=name, currency=currency)
     if changed:
         stock.save(update_fields=[*changed, "updated_at"])
-        transaction.on_commit(lambda: forget_quote(symbol))
+        transaction.on_commit(lambda: forget_quote(symbol), robust=True)
+    if "amount" in changed:
+        journal.inventory(
+            stock_id=stock.pk, amount=stock.amount - previous_amount, balance_after=stock.amount
+        ).save()
     if rematch:
         emit(
             topic=settings.KAFKA_TOPIC_PRICES,

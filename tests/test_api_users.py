@@ -221,7 +221,7 @@ def test_bad_token_is_401_1200(api_client, user):
 
 def test_get_self_has_cash_positions_and_latest_orders(client_for, user, acme):
     user.cash_reserved = Decimal("100")
-    user.save()
+    user.save(update_fields=["cash_reserved"])
     PositionFactory(user=user, stock=acme, quantity=Decimal("4"), average_cost=Decimal("40"))
     order = OrderFactory(user=user, stock=acme, quantity=Decimal("3"), status=OrderStatus.FILLED)
 

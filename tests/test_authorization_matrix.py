@@ -71,6 +71,7 @@ MATRIX: dict[tuple[str, str], tuple[Any, ...] | int] = {
     ("legacy-cancel", "post"): (401, 202, 404, 202),
     ("position-list", "get"): (401, 200, 200, 200),
     ("notification-list", "get"): (401, 200, 200, 200),
+    ("activity-list", "get"): (401, 200, 200, 200),
 }
 # Django's own admin (everything under /admin/ but its login form) is Django's
 # staff_member_required; one row says it holds.
@@ -156,6 +157,7 @@ def request(route: str, method: str, world: dict[str, Any]) -> Callable[[APIClie
         "order-cancel": f"/api/v1/orders/{order}/cancel",
         "position-list": "/api/v1/positions",
         "notification-list": "/api/v1/notifications",
+        "activity-list": "/api/v1/activities",
         "api-root": "/api/v1/",
         "auth-token": "/api/v1/auth/token",
         "auth-logout": "/api/v1/auth/logout",

@@ -24,7 +24,9 @@ def test_a_remembered_token_saves_its_query(client_for, user, acme, settings):
     settings.AUTH_TOKEN_CACHE_SECONDS = 10
     authentication.forget_all()
     api = client_for(user)
-    api.get("/api/v1/positions")
+    api.get("/api/v1/positions")  # this process now listens for revocations...
+    assert authentication._tokens.listening.wait(5), "the token listener did not subscribe"
+    api.get("/api/v1/positions")  # ...and remembers the token from here on
 
     with CaptureQueriesContext(connection) as queries:
         assert api.get("/api/v1/positions").status_code == 200

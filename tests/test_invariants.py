@@ -24,9 +24,11 @@ from brokerage.api.errors import (
     OrderAlreadyCancelled,
     OrderAlreadyCompleted,
     OrderFailed,
+    OrderTooSmall,
 )
 from brokerage.shared import money
 from orders.models import TERMINAL_STATUSES, Fill, Order, OrderSide, OrderStatus
+from orders.reconciliation import reconcile
 from orders.services import cancel_order, expire_day_orders, submit_order
 from stocks import quotes
 from stocks.models import Stock
@@ -126,7 +128,7 @@ def apply(world: World, op: tuple[Any, ...]) -> None:
                 quantity=quantity,
                 limit_price=limit_price if type_ == "limit" else None,
             )
-        except (InsufficientCash, InsufficientShares):
+        except (InsufficientCash, InsufficientShares, OrderTooSmall):
             return
         world.order_ids.append(order.pk)
     elif kind == "price":
@@ -180,9 +182,13 @@ def check(world: World) -> None:
     filled: dict[UUID, D] = {}
     for fill in fills:
         assert fill.quantity > 0
-        # A limit buy's last fill may be capped by a rounding tick at its reservation.
-        exact = money.cash_amount(fill.quantity * fill.price)
-        assert exact - money.CASH_STEP <= fill.amount <= exact
+        # In the house's favour: a buy pays rounded up (a limit buy's last fill may be
+        # capped a tick lower, at its reservation), a sell receives rounded down.
+        if fill.order.side == OrderSide.BUY:
+            exact = money.buy_cost(fill.quantity * fill.price)
+            assert exact - money.CASH_STEP <= fill.amount <= exact
+        else:
+            assert fill.amount == money.sell_proceeds(fill.quantity * fill.price)
         filled[fill.order_id] = filled.get(fill.order_id, D("0")) + fill.quantity
     for order in orders:
         assert 0 <= order.filled_quantity <= order.quantity
@@ -199,6 +205,9 @@ def check(world: World) -> None:
         else:
             assert order.reserved_quantity == 0
             assert order.limit_price is not None  # only limit orders rest
+
+    # The journal and the open orders prove every balance (manage.py reconcile).
+    assert reconcile() == []
 
     # Reservations add up to what the live orders hold.
     live = [o for o in orders if o.status not in TERMINAL_STATUSES]

@@ -101,8 +101,9 @@ def position_of(user: User, stock: Stock) -> Position:
     ],
 )
 def test_limit_buy_reserves_quantity_times_limit_rounded_up(
-    submit, user, acme, quantity, limit_price, reserved
+    submit, user, acme, quantity, limit_price, reserved, settings
 ):
+    settings.MIN_ORDER_NOTIONAL = D("0")  # the rounding of orders below the default minimum
     # acme trades at 50: every limit here is below it, so the order rests.
     order = submit(
         user=user,
@@ -129,7 +130,8 @@ def test_limit_buy_reserves_quantity_times_limit_rounded_up(
         (D("7"), D("0.0001"), D("0.0008")),  # 0.000735 up
     ],
 )
-def test_market_buy_reserves_price_plus_collar(accept, user, quantity, price, reserved):
+def test_market_buy_reserves_price_plus_collar(accept, user, quantity, price, reserved, settings):
+    settings.MIN_ORDER_NOTIONAL = D("0")  # the rounding of orders below the default minimum
     StockFactory(symbol="ODD", price=price)
     order = accept(user=user, symbol="ODD", side="buy", quantity=quantity)
     reload(user)

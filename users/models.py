@@ -66,6 +66,20 @@ class User(AbstractBaseUser, PermissionsMixin):
     def __str__(self) -> str:
         return self.email
 
+    # Moved only by services, which name them in update_fields (or write them in SQL): a
+    # generic save of a stale instance, such as the admin's password form, never writes
+    # back old money over a fill that happened since it was loaded.
+    MONEY_FIELDS = frozenset({"cash", "cash_reserved"})
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding and kwargs.get("update_fields") is None:
+            kwargs["update_fields"] = [
+                f.name
+                for f in self._meta.concrete_fields
+                if not f.primary_key and f.name not in self.MONEY_FIELDS
+            ]
+        super().save(*args, **kwargs)
+
     @property
     def available_cash(self) -> Decimal:
         return self.cash - self.cash_reserved

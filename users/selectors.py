@@ -1,10 +1,12 @@
 """Reads of accounts and positions."""
 
+from datetime import datetime
 from uuid import UUID
 
 from django.db.models import QuerySet
 
 from brokerage.api.errors import UserNotFound
+from brokerage.ledger.models import LedgerEntry
 from users.models import Position, User
 
 
@@ -30,3 +32,27 @@ def get_user_detail(*, actor: User, user_id: UUID) -> User:
 
 def list_positions(*, user: User) -> QuerySet[Position]:
     return Position.objects.filter(user=user).select_related("stock").order_by("-created_at", "-id")
+
+
+def list_activities(
+    *,
+    actor: User,
+    user_id: UUID | None = None,
+    kind: str | None = None,
+    after: datetime | None = None,
+    until: datetime | None = None,
+) -> QuerySet[LedgerEntry]:
+    """Journal entries of accounts, newest first: staff any (`user_id` narrows), a
+    customer only their own."""
+    qs = LedgerEntry.objects.filter(user__isnull=False).select_related("stock")
+    if not actor.is_staff:
+        qs = qs.filter(user_id=actor.pk)
+    if user_id is not None:
+        qs = qs.filter(user_id=user_id)
+    if kind:
+        qs = qs.filter(kind=kind)
+    if after is not None:
+        qs = qs.filter(created_at__gte=after)
+    if until is not None:
+        qs = qs.filter(created_at__lt=until)
+    return qs.order_by("-created_at", "-id")

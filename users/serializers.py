@@ -6,6 +6,7 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from brokerage.ledger.models import LedgerEntry
 from brokerage.shared import money
 from brokerage.shared.fields import (
     cash_input,
@@ -169,3 +170,31 @@ class TokenOutputSerializer(serializers.Serializer[dict[str, Any]]):
     expires_at = serializers.DateTimeField(
         allow_null=True, help_text="When the token stops working; null: AUTH_TOKEN_TTL is off."
     )
+
+
+class ActivityOutputSerializer(serializers.ModelSerializer[LedgerEntry]):
+    """One journal entry of an account (Alpaca's account activity)."""
+
+    user_id = serializers.UUIDField()
+    symbol = serializers.CharField(
+        source="stock.symbol", allow_null=True, help_text="null: a cash entry"
+    )
+
+    class Meta:
+        model = LedgerEntry
+        fields = (
+            "id",
+            "user_id",
+            "kind",
+            "symbol",
+            "amount",
+            "balance_after",
+            "order_id",
+            "created_at",
+        )
+        read_only_fields = fields
+
+    def to_representation(self, entry: LedgerEntry) -> dict[str, Any]:
+        body = super().to_representation(entry)
+        body["symbol"] = entry.stock.symbol if entry.stock is not None else None
+        return body

@@ -8,6 +8,8 @@ from rest_framework.authtoken.models import Token
 
 from brokerage.api import authentication
 from brokerage.api.errors import UserExists
+from brokerage.ledger import journal
+from brokerage.ledger.models import EntryKind, LedgerEntry
 from brokerage.shared.db import set_fields
 from stocks.models import Stock
 from users.models import Position, User, UserType
@@ -48,12 +50,29 @@ def create_user(
     except IntegrityError as exc:  # a concurrent sign-up took the email
         raise UserExists("A user with this email already exists.", email=email) from exc
     Token.objects.create(user=user)
+    entries = [
+        journal.cash(
+            user_id=user.pk, kind=EntryKind.GRANT, amount=user.cash, balance_after=user.cash
+        )
+    ]
     grant = settings.DEFAULT_USER_STOCK_AMOUNT
     if grant > 0:
+        stocks = list(Stock.objects.values_list("id", "price"))
         Position.objects.bulk_create(
             Position(user=user, stock_id=stock_id, quantity=grant, average_cost=price)
-            for stock_id, price in Stock.objects.values_list("id", "price")
+            for stock_id, price in stocks
         )
+        entries += [
+            journal.shares(
+                user_id=user.pk,
+                stock_id=stock_id,
+                kind=EntryKind.STARTER_SHARES,
+                amount=Decimal(grant),
+                balance_after=Decimal(grant),
+            )
+            for stock_id, _ in stocks
+        ]
+    LedgerEntry.objects.bulk_create(entries)
     return user
 
 

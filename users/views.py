@@ -1,11 +1,15 @@
 """The account API: sign-up, read, update; positions."""
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from django.contrib.auth import authenticate, logout
 from django.db.models import QuerySet
-from drf_spectacular.utils import extend_schema
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, mixins, permissions, viewsets
 from rest_framework.authtoken.models import Token
 from rest_framework.request import Request
@@ -14,13 +18,16 @@ from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 
 from brokerage.api import authentication
+from brokerage.api.errors import InvalidInput
 from brokerage.api.pagination import NewestFirstCursorPagination
 from brokerage.api.request import actor, parse_uuid
 from brokerage.api.schema import error_responses
 from brokerage.api.throttling import LoginThrottle, SignupThrottle
+from brokerage.ledger.models import EntryKind, LedgerEntry
 from users import selectors, services
 from users.models import Position, User
 from users.serializers import (
+    ActivityOutputSerializer,
     LoginInputSerializer,
     PositionOutputSerializer,
     TokenOutputSerializer,
@@ -135,3 +142,55 @@ class LogoutView(APIView):
         else:
             logout(request._request)
         return Response(status=204)
+
+
+class ActivityPagination(NewestFirstCursorPagination):
+    ordering = ("-created_at", "-id")
+
+
+ACTIVITY_PARAMETERS = [
+    OpenApiParameter("kind", str, enum=EntryKind.values, description="Only this kind."),
+    OpenApiParameter("after", OpenApiTypes.DATETIME, description="Only entries at or after."),
+    OpenApiParameter("until", OpenApiTypes.DATETIME, description="Only entries before."),
+    OpenApiParameter("user_id", str, description="Only this account's (staff: anyone's)."),
+]
+
+
+def _moment(params: Any, name: str) -> datetime | None:
+    value = params.get(name)
+    if not value:
+        return None
+    moment = parse_datetime(value)
+    if moment is None:
+        raise InvalidInput(f"'{value}' is not an ISO 8601 date and time.", field=name)
+    return moment if moment.tzinfo else timezone.make_aware(moment)
+
+
+class ActivityViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    """The account journal, newest first: every movement of cash and shares with the
+    balance it left (sign-up grant, starter shares, fills, opening balances)."""
+
+    serializer_class = ActivityOutputSerializer
+    pagination_class = ActivityPagination
+    filter_backends = ()
+
+    def get_queryset(self) -> QuerySet[LedgerEntry]:
+        if getattr(self, "swagger_fake_view", False):  # schema generation: no user
+            return LedgerEntry.objects.none()
+        params = self.request.query_params
+        kind = params.get("kind")
+        if kind and kind not in EntryKind.values:
+            choices = ", ".join(EntryKind.values)
+            raise InvalidInput(f"'{kind}' is not a valid kind; one of {choices}.", field="kind")
+        user_id = params.get("user_id")
+        return selectors.list_activities(
+            actor=actor(self.request),
+            user_id=parse_uuid(user_id, "user_id") if user_id else None,
+            kind=kind,
+            after=_moment(params, "after"),
+            until=_moment(params, "until"),
+        )
+
+    @extend_schema(parameters=ACTIVITY_PARAMETERS)
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().list(request, *args, **kwargs)

@@ -7,10 +7,12 @@ unexpected are mapped here too.
 
 import logging
 import math
+import sys
 from enum import IntEnum
 from typing import Any, ClassVar
 
 from django.core.exceptions import PermissionDenied, SuspiciousOperation
+from django.db import OperationalError
 from django.http import Http404, HttpRequest, JsonResponse
 from rest_framework import exceptions as drf_exceptions
 from rest_framework import status
@@ -30,6 +32,7 @@ class ErrorCode(IntEnum):
     NOT_ACCEPTABLE = 1005
     NOT_AUTHENTICATED = 1200
     PERMISSION_DENIED = 1201
+    SERVICE_UNAVAILABLE = 1500
     UNHANDLED = 1999
     USER_NOT_FOUND = 2003
     STOCK_EXISTS = 2004
@@ -45,6 +48,7 @@ class ErrorCode(IntEnum):
     INSUFFICIENT_LIQUIDITY = 2018
     ORDER_NOT_MARKETABLE = 2019
     USER_EXISTS = 2020
+    ORDER_TOO_SMALL = 2021
 
 
 class BrokerageError(Exception):
@@ -92,6 +96,11 @@ class InsufficientCash(BrokerageError):
 
 class InsufficientShares(BrokerageError):
     code = ErrorCode.INSUFFICIENT_SHARES
+    http_status = status.HTTP_422_UNPROCESSABLE_ENTITY
+
+
+class OrderTooSmall(BrokerageError):
+    code = ErrorCode.ORDER_TOO_SMALL
     http_status = status.HTTP_422_UNPROCESSABLE_ENTITY
 
 
@@ -152,8 +161,28 @@ _DRF_CODES: list[tuple[type[drf_exceptions.APIException], ErrorCode]] = [
 ]
 
 
+# A database that is down, or a statement or lock wait past its timeout: try again soon.
+RETRY_AFTER_SECONDS = 1
+UNAVAILABLE_MESSAGE = "The service is temporarily unavailable; retry shortly."
+
+
+def _unavailable(exc: OperationalError, where: str) -> dict[str, Any]:
+    # The SQLSTATE says which (57014 statement timeout, 55P03 lock timeout, none: no
+    # connection); the text stays in the log, as it may name hosts and queries.
+    sqlstate = getattr(exc.__cause__, "sqlstate", None)
+    logger.warning("database unavailable in %s: sqlstate=%s %s", where, sqlstate, exc)
+    return error_body(ErrorCode.SERVICE_UNAVAILABLE, UNAVAILABLE_MESSAGE)
+
+
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     """DRF's EXCEPTION_HANDLER: every error answer of the API is built here."""
+    if isinstance(exc, OperationalError):
+        view = context.get("view")
+        return Response(
+            _unavailable(exc, type(view).__name__ if view else "view"),
+            status=status.HTTP_503_SERVICE_UNAVAILABLE,
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
     if isinstance(exc, BrokerageError):
         detail = [exc.detail] if exc.detail else []
         return Response(error_body(exc.code, exc.message, detail), status=exc.http_status)
@@ -193,5 +222,10 @@ def not_found_view(request: HttpRequest, exception: Exception) -> JsonResponse:
 
 
 def server_error_view(request: HttpRequest) -> JsonResponse:
-    """handler500 for errors outside DRF (Django already logged the traceback)."""
+    """handler500 for errors outside DRF (Django logs the traceback): the database's
+    outage is a 503 there too."""
+    exc = sys.exc_info()[1]  # handler500 runs inside Django's except block
+    if isinstance(exc, OperationalError):
+        body = _unavailable(exc, request.path)
+        return JsonResponse(body, status=503, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
     return JsonResponse(error_body(ErrorCode.UNHANDLED, "Internal server error."), status=500)

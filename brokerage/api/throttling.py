@@ -4,9 +4,13 @@ or not a token is sent, and per account (order submission, cancel).
 The client IP is REMOTE_ADDR unless NUM_PROXIES trusted proxies are in front, whose
 X-Forwarded-For entries then name it (DRF's rule): a client cannot pick its own IP.
 Rates are read from settings at each request (`THROTTLE_RATES`, "none" disables one).
+Should the cache fail (Redis down or slow), a throttle lets the request through: counted
+in brokerage_throttle_fail_open_total, logged at most once a minute per process.
 """
 
+import logging
 import math
+import time
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -16,7 +20,27 @@ from django.http import HttpRequest, HttpResponseBase, JsonResponse
 from rest_framework.request import Request
 from rest_framework.throttling import SimpleRateThrottle
 
+from brokerage import metrics
 from brokerage.api.errors import ErrorCode, error_body
+from brokerage.shared.cache import CACHE_ERRORS, strict_cache
+
+logger = logging.getLogger(__name__)
+
+FAIL_OPEN_LOG_INTERVAL = 60.0  # seconds between warnings while the cache is down
+_warned_at: float | None = None
+
+
+def _fail_open(scope: str, exc: Exception) -> bool:
+    """Availability over rate limits: a request is never refused because Redis is."""
+    global _warned_at
+    metrics.THROTTLE_FAIL_OPEN.labels(scope=scope).inc()
+    now = time.monotonic()
+    if _warned_at is None or now - _warned_at >= FAIL_OPEN_LOG_INTERVAL:
+        _warned_at = now
+        logger.warning(
+            "throttle cache unavailable (%s); requests are not throttled", type(exc).__name__
+        )
+    return True
 
 
 class _LiveRateThrottle(SimpleRateThrottle):
@@ -30,7 +54,11 @@ class _LiveRateThrottle(SimpleRateThrottle):
         if self.rate is None:
             return True
         self.num_requests, self.duration = self.parse_rate(self.rate)
-        return super().allow_request(request, view)
+        self.cache = strict_cache()
+        try:
+            return super().allow_request(request, view)
+        except CACHE_ERRORS as exc:
+            return _fail_open(self.scope, exc)
 
 
 class ClientIPThrottle(_LiveRateThrottle):

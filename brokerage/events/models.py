@@ -32,7 +32,13 @@ class OutboxEvent(models.Model):
                 fields=["created_at"],
                 name="outbox_unpublished",
                 condition=Q(published_at__isnull=True),
-            )
+            ),
+            # The retention purge finds old published rows without a scan of the table.
+            models.Index(
+                fields=["published_at"],
+                name="outbox_published",
+                condition=Q(published_at__isnull=False),
+            ),
         ]
 
     def __str__(self) -> str:

@@ -6,9 +6,11 @@ describes; after commit the event is produced to Kafka, and the delivery callbac
 the row published. Rows still unpublished after OUTBOX_RELAY_AFTER_SECONDS (Kafka was
 down, the process died) are produced again by `relay_outbox`, which Celery beat runs
 every few seconds. Consumers are idempotent, so the rare second copy is harmless.
+Published rows are deleted after OUTBOX_RETENTION_DAYS (`purge_outbox`, daily-ish by beat).
 """
 
 import logging
+import time
 import uuid
 from dataclasses import asdict, dataclass
 from datetime import timedelta
@@ -86,7 +88,8 @@ def outbox_rows(events: list[Event]) -> list[OutboxEvent]:
 
 
 def publish_on_commit(rows: list[OutboxEvent]) -> None:
-    transaction.on_commit(lambda: publish(rows))
+    # robust: the change is committed whatever publishing does; the relay sends it later.
+    transaction.on_commit(lambda: publish(rows), robust=True)
 
 
 def publish(events: list[OutboxEvent], *, wait: float = 0) -> None:
@@ -128,3 +131,30 @@ def relay_outbox(*, limit: int = 1000) -> int:
         logger.info("relaying %d unpublished events", len(rows))
         publish(rows, wait=settings.KAFKA_FLUSH_TIMEOUT_SECONDS)
     return len(rows)
+
+
+PURGE_BATCH = 5000  # rows per DELETE: each statement short, its locks and WAL small
+PURGE_TIME_BUDGET_SECONDS = 60.0  # within the default queue's soft time limit
+
+
+def purge_outbox(
+    *, batch_size: int = PURGE_BATCH, time_budget: float = PURGE_TIME_BUDGET_SECONDS
+) -> int:
+    """Delete rows published more than OUTBOX_RETENTION_DAYS ago; returns how many.
+
+    A batch per statement, until none is left or `time_budget` seconds have passed (the
+    next run goes on). Unpublished rows stay whatever their age: the relay owes them.
+    """
+    cutoff = timezone.now() - timedelta(days=settings.OUTBOX_RETENTION_DAYS)
+    deadline = time.monotonic() + time_budget
+    purged = 0
+    while True:
+        batch = OutboxEvent.objects.filter(published_at__lt=cutoff).values("pk")[:batch_size]
+        deleted, _ = OutboxEvent.objects.filter(pk__in=batch).delete()
+        purged += deleted
+        metrics.OUTBOX_PURGED.inc(deleted)
+        if deleted < batch_size or time.monotonic() >= deadline:
+            break
+    if purged:
+        logger.info("purged %d published outbox rows older than %s", purged, cutoff)
+    return purged

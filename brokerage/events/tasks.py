@@ -1,4 +1,4 @@
-"""The events package's own periodic task."""
+"""The events package's own periodic tasks."""
 
 from celery import shared_task
 
@@ -11,3 +11,11 @@ def relay_outbox() -> int:
     from brokerage.events import outbox  # outbox -> models: import on use, once Django is ready
 
     return outbox.relay_outbox()
+
+
+@shared_task(name="brokerage.purge_outbox", queue=CeleryQueue.DEFAULT, **TRANSIENT_RETRY)
+@instrumented
+def purge_outbox() -> int:
+    from brokerage.events import outbox
+
+    return outbox.purge_outbox()

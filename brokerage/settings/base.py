@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "brokerage",
     "brokerage.events",
+    "brokerage.ledger",
     "users",
     "stocks",
     "orders",
@@ -86,22 +87,41 @@ DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
 # A health check is one more round trip per request; off, a connection broken by a
 # database restart fails one request and is then replaced.
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("DB_CONN_HEALTH_CHECKS", default=False)
+# Every connection (web, workers, migrate) is bounded: connecting, any one statement and
+# any one wait for a row lock; the API answers 503 (1500) when one runs out. 0 = no limit.
+DB_STATEMENT_TIMEOUT_MS = env.int("DB_STATEMENT_TIMEOUT_MS", default=15000)
+DB_LOCK_TIMEOUT_MS = env.int("DB_LOCK_TIMEOUT_MS", default=5000)
 DATABASES["default"]["OPTIONS"] = {
-    "server_side_binding": env.bool("DB_SERVER_SIDE_BINDING", default=True)
+    "server_side_binding": env.bool("DB_SERVER_SIDE_BINDING", default=True),
+    "connect_timeout": env.int("DB_CONNECT_TIMEOUT", default=5),  # seconds (libpq)
+    "options": (
+        f"-c statement_timeout={DB_STATEMENT_TIMEOUT_MS} -c lock_timeout={DB_LOCK_TIMEOUT_MS}"
+    ),
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- cache ----------------------------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default=EMBEDDED_REDIS_URL)
 CACHE_KEY_PREFIX = env.str("CACHE_KEY_PREFIX", default="brokerage")
+# Redis down or slow: each cache call gives up after these seconds and answers "not
+# cached" (IGNORE_EXCEPTIONS, logged), so requests go on from the database; throttles let
+# requests through (brokerage.api.throttling).
+REDIS_SOCKET_CONNECT_TIMEOUT = env.float("REDIS_SOCKET_CONNECT_TIMEOUT", default=0.5)
+REDIS_SOCKET_TIMEOUT = env.float("REDIS_SOCKET_TIMEOUT", default=0.5)
 CACHES = {
     "default": {
         "BACKEND": "django_redis.cache.RedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": CACHE_KEY_PREFIX,
-        "OPTIONS": {"CLIENT_CLASS": "django_redis.client.DefaultClient"},
+        "OPTIONS": {
+            "CLIENT_CLASS": "django_redis.client.DefaultClient",
+            "SOCKET_CONNECT_TIMEOUT": REDIS_SOCKET_CONNECT_TIMEOUT,
+            "SOCKET_TIMEOUT": REDIS_SOCKET_TIMEOUT,
+            "IGNORE_EXCEPTIONS": True,
+        },
     }
 }
+DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
 
 # --- auth -----------------------------------------------------------------------------
 AUTH_USER_MODEL = "users.User"
@@ -209,6 +229,10 @@ SPECTACULAR_SETTINGS = {
             "description": "The caller's order notifications and their Telegram delivery.",
         },
         {
+            "name": "activities",
+            "description": "The account journal: every movement of cash and shares.",
+        },
+        {
             "name": "legacy",
             "description": "The original system's `orders:buy`, `orders:sell` and "
             "`orders:cancel`, kept for its clients.",
@@ -245,6 +269,10 @@ KAFKA_CONSUMER_OPTIONS = {
 }
 OUTBOX_RELAY_AFTER_SECONDS = env.float("OUTBOX_RELAY_AFTER_SECONDS", default=5.0)
 OUTBOX_RELAY_INTERVAL_SECONDS = env.float("OUTBOX_RELAY_INTERVAL_SECONDS", default=5.0)
+# Published outbox rows are deleted after this many days, by beat every
+# OUTBOX_PURGE_INTERVAL_SECONDS; unpublished rows are kept until the relay delivers them.
+OUTBOX_RETENTION_DAYS = env.float("OUTBOX_RETENTION_DAYS", default=7.0)
+OUTBOX_PURGE_INTERVAL_SECONDS = env.float("OUTBOX_PURGE_INTERVAL_SECONDS", default=6 * 3600.0)
 
 # --- Celery ---------------------------------------------------------------------------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
@@ -272,15 +300,36 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+
+
+def _time_limits(name: str, default: str) -> tuple[float, float]:
+    soft, hard = (float(part) for part in env.str(name, default=default).split(","))
+    return soft, hard
+
+
+# Seconds (soft, hard) a task of each queue may run, unless its decorator says otherwise:
+# at the soft limit the task's transaction rolls back and it is retried like a timeout;
+# at the hard limit the worker process is replaced. The threads pool (the notifier)
+# ignores both; Telegram's own timeouts bound it.
+TASK_TIME_LIMITS = {
+    "orders": _time_limits("ORDERS_TASK_TIME_LIMITS", "30,60"),
+    "default": _time_limits("DEFAULT_TASK_TIME_LIMITS", "120,180"),
+    "notifications": _time_limits("NOTIFICATIONS_TASK_TIME_LIMITS", "300,360"),
+}
+CELERY_TASK_ANNOTATIONS = ["brokerage.celery.QueueTimeLimits"]
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 ORDER_STUCK_AFTER_SECONDS = env.int("ORDER_STUCK_AFTER_SECONDS", default=30)
 MARKET_SIMULATOR_ENABLED = env.bool("MARKET_SIMULATOR_ENABLED", default=False)
+# How often beat proves every balance (orders.reconcile; brokerage_reconcile_differences).
+RECONCILE_INTERVAL_SECONDS = env.float("RECONCILE_INTERVAL_SECONDS", default=3600.0)
 MARKET_SIMULATOR_INTERVAL_SECONDS = env.float("MARKET_SIMULATOR_INTERVAL_SECONDS", default=5.0)
 MARKET_SIMULATOR_VOLATILITY = Decimal(env.str("MARKET_SIMULATOR_VOLATILITY", default="0.01"))
 
 # --- domain ---------------------------------------------------------------------------
 DEFAULT_USER_BALANCE = Decimal(env.str("DEFAULT_USER_BALANCE", default="37000"))
 DEFAULT_USER_STOCK_AMOUNT = Decimal(env.str("DEFAULT_USER_STOCK_AMOUNT", default="10"))
+# Orders worth less than this (quantity x limit or last price) are refused with 422, 2021.
+MIN_ORDER_NOTIONAL = Decimal(env.str("MIN_ORDER_NOTIONAL", default="0.01"))
 MARKET_ORDER_COLLAR = Decimal(env.str("MARKET_ORDER_COLLAR", default="0.05"))
 MARKET_CLOSE_TIME = env.str("MARKET_CLOSE_TIME", default="21:00")  # HH:MM in TIME_ZONE
 
@@ -294,9 +343,17 @@ CELERY_BEAT_SCHEDULE = {
         "task": "orders.redispatch_stuck_orders",
         "schedule": float(max(ORDER_STUCK_AFTER_SECONDS // 2, 1)),
     },
+    "purge-outbox": {
+        "task": "brokerage.purge_outbox",
+        "schedule": OUTBOX_PURGE_INTERVAL_SECONDS,
+    },
     "expire-day-orders": {
         "task": "orders.expire_day_orders",
         "schedule": crontab(hour=_close_hour, minute=_close_minute),
+    },
+    "reconcile": {
+        "task": "orders.reconcile",
+        "schedule": RECONCILE_INTERVAL_SECONDS,
     },
 }
 if MARKET_SIMULATOR_ENABLED:

@@ -57,8 +57,11 @@ class BroadcastMemo(Generic[V]):
         """Drop `tag`'s entries in this process and, through Redis, in every other."""
         self.drop(tag)
         try:
+            # A request may be waiting on this: Redis down costs it these timeouts at most.
             client = redis.Redis.from_url(
-                settings.REDIS_URL, socket_timeout=1, socket_connect_timeout=1
+                settings.REDIS_URL,
+                socket_timeout=settings.REDIS_SOCKET_TIMEOUT,
+                socket_connect_timeout=settings.REDIS_SOCKET_CONNECT_TIMEOUT,
             )
             client.publish(self.channel(), tag)
         except redis.RedisError as exc:
@@ -85,7 +88,11 @@ class BroadcastMemo(Generic[V]):
     def _follow(self) -> None:
         while True:
             try:
-                client = redis.Redis.from_url(settings.REDIS_URL, health_check_interval=30)
+                client = redis.Redis.from_url(
+                    settings.REDIS_URL,
+                    health_check_interval=30,
+                    socket_connect_timeout=settings.REDIS_SOCKET_CONNECT_TIMEOUT,
+                )
                 pubsub = client.pubsub(ignore_subscribe_messages=True)
                 pubsub.subscribe(self.channel())
                 self.clear()  # whatever changed while we were not subscribed
