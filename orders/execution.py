@@ -119,14 +119,14 @@ class Book:
         """The fill's cash and shares entries, with the balances it left."""
         sign = -1 if order.side == OrderSide.BUY else 1
         self.entries += [
-            journal.cash(
+            journal.entry(
                 user_id=order.user_id,
                 kind=EntryKind.FILL,
                 amount=sign * amount,
                 balance_after=order.user.cash,
                 order_id=order.pk,
             ),
-            journal.shares(
+            journal.entry(
                 user_id=order.user_id,
                 stock_id=order.stock_id,
                 kind=EntryKind.FILL,

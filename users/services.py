@@ -51,7 +51,7 @@ def create_user(
         raise UserExists("A user with this email already exists.", email=email) from exc
     Token.objects.create(user=user)
     entries = [
-        journal.cash(
+        journal.entry(
             user_id=user.pk, kind=EntryKind.GRANT, amount=user.cash, balance_after=user.cash
         )
     ]
@@ -63,7 +63,7 @@ def create_user(
             for stock_id, price in stocks
         )
         entries += [
-            journal.shares(
+            journal.entry(
                 user_id=user.pk,
                 stock_id=stock_id,
                 kind=EntryKind.STARTER_SHARES,

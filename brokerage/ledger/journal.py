@@ -8,28 +8,16 @@ from uuid import UUID
 from brokerage.ledger.models import EntryKind, LedgerEntry
 
 
-def cash(
+def entry(
     *,
     user_id: Any,
     kind: str,
     amount: Decimal,
     balance_after: Decimal,
+    stock_id: int | None = None,
     order_id: UUID | None = None,
 ) -> LedgerEntry:
-    return LedgerEntry(
-        user_id=user_id, kind=kind, amount=amount, balance_after=balance_after, order_id=order_id
-    )
-
-
-def shares(
-    *,
-    user_id: Any,
-    stock_id: int,
-    kind: str,
-    amount: Decimal,
-    balance_after: Decimal,
-    order_id: UUID | None = None,
-) -> LedgerEntry:
+    """A customer's movement: of cash, or with `stock_id` of that stock's shares."""
     return LedgerEntry(
         user_id=user_id,
         stock_id=stock_id,
