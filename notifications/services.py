@@ -382,3 +382,29 @@ def resend_notifications(*, notification_ids: list[UUID]) -> int:
         )
         queued += 1
     return queued
+
+
+STALL_SWEEP_LIMIT = 1000
+
+
+def redeliver_stalled_notifications() -> int:
+    """Queue delivery again for notifications still `pending` NOTIFICATION_STALL_SECONDS
+    after they were recorded and not being sent (no live claim): covers a delivery task
+    lost with its worker or broker. A duplicate is harmless (deliver_notification sends
+    at most once). Returns how many were queued."""
+    now = timezone.now()
+    stalled = (
+        Notification.objects.filter(
+            status=NotificationStatus.PENDING,
+            created_at__lt=now - timedelta(seconds=settings.NOTIFICATION_STALL_SECONDS),
+        )
+        .exclude(claimed_until__gt=now)
+        .order_by("created_at")
+        .values_list("pk", flat=True)[:STALL_SWEEP_LIMIT]
+    )
+    ids = [str(pk) for pk in stalled]
+    for notification_id in ids:
+        enqueue("notifications.send_notification", notification_id)
+    if ids:
+        logger.warning("re-queued %d stalled notifications", len(ids))
+    return len(ids)

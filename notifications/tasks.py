@@ -47,3 +47,13 @@ def record_order_outcomes(outcomes: list[dict[str, Any]]) -> None:
 def record_order_outcome(**outcome: Any) -> None:
     """One `order.<outcome>` event (the route's single form; the bridge batches)."""
     record_order_outcomes([outcome])
+
+
+@shared_task(
+    name="notifications.redeliver_stalled_notifications",
+    queue=CeleryQueue.DEFAULT,
+    **TRANSIENT_RETRY,
+)
+@instrumented
+def redeliver_stalled_notifications() -> int:
+    return services.redeliver_stalled_notifications()

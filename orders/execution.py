@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from uuid import UUID
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, transaction
 from django.db.models import Q
@@ -24,6 +25,7 @@ from django.utils import timezone
 
 from brokerage import metrics
 from brokerage.api.errors import ErrorCode
+from brokerage.celery import enqueue
 from brokerage.events.models import OutboxEvent
 from brokerage.events.outbox import Event, outbox_rows, publish_on_commit
 from brokerage.ledger import journal
@@ -48,7 +50,9 @@ from users.models import Position, User
 logger = logging.getLogger(__name__)
 
 MATCH_BATCH = 200
-TRANSIENT_DB_ERRORS = (OperationalError, InterfaceError)
+# A lost connection or a deadlock: the task retries the whole batch. A soft time limit
+# ends the task as it is (rolled back), not order by order.
+TRANSIENT_DB_ERRORS = (OperationalError, InterfaceError, SoftTimeLimitExceeded)
 
 
 def _release_reservation(order: Order, user: User, position: Position | None) -> None:
@@ -253,6 +257,7 @@ def finish(
 
 _ORDER_FIELDS = [
     "status",
+    "failed_attempts",
     "filled_quantity",
     "average_fill_price",
     "error_code",
@@ -346,7 +351,24 @@ def execute_orders(*, order_ids: list[UUID]) -> list[Order]:
     changed = [order for order in orders if _execute(order, book)]
     if changed:
         save_book(book, changed)
+        rematch_after_sells(book, changed)
     return changed
+
+
+def rematch_after_sells(book: Book, changed: list[Order]) -> None:
+    """Shares customers sold are house inventory again: resting buys of the stock that
+    waited for inventory may fill now, so match them after this commit."""
+    sold = {fill.order.stock for fill in book.fills if fill.order.side == OrderSide.SELL}
+    for stock in sold:
+        waiting = Order.objects.filter(
+            stock=stock,
+            side=OrderSide.BUY,
+            status__in=RESTING_STATUSES,
+            limit_price__gte=stock.price,
+        ).exclude(pk__in=[order.pk for order in changed])
+        if waiting.exists():
+            rematch = functools.partial(enqueue, "orders.match_resting_orders", stock.symbol)
+            transaction.on_commit(rematch, robust=True)
 
 
 def execute_order(*, order_id: UUID) -> Order | None:
@@ -357,24 +379,66 @@ def execute_order(*, order_id: UUID) -> Order | None:
 
 def execute_orders_isolated(*, order_ids: list[UUID]) -> int:
     """Execute a batch; if it fails, execute its orders one by one so that one bad order
-    does not hold back the others. Returns how many orders changed."""
-    try:
-        return len(execute_orders(order_ids=order_ids))
-    except TRANSIENT_DB_ERRORS:
-        raise  # a deadlock or a lost connection: the task retries the whole batch
-    except Exception:
-        if len(order_ids) == 1:
-            raise
-        logger.exception("batch of %d orders failed; executing them one by one", len(order_ids))
+    does not hold back the others. An order whose execution fails stays as it was and
+    the failure is counted (record_failed_execution). Returns how many orders changed."""
+    if len(order_ids) > 1:
+        try:
+            return len(execute_orders(order_ids=order_ids))
+        except TRANSIENT_DB_ERRORS:
+            raise  # a deadlock or a lost connection: the task retries the whole batch
+        except Exception:
+            logger.exception("batch of %d orders failed; executing them one by one", len(order_ids))
     executed = 0
     for order_id in order_ids:
         try:
             executed += int(execute_order(order_id=order_id) is not None)
         except TRANSIENT_DB_ERRORS:
             raise
-        except Exception:  # left as it was; the stuck-order sweep re-sends it if still accepted
+        except Exception:
             logger.exception("executing order %s failed", order_id)
+            record_failed_execution(order_id=order_id)
     return executed
+
+
+@transaction.atomic
+def record_failed_execution(*, order_id: UUID) -> None:
+    """Count a failed execution of a live order; at ORDER_MAX_EXECUTION_ATTEMPTS reject
+    it (2022), releasing its reservation, so a poison order ends (and its customer hears
+    of it) instead of being re-sent by every sweep forever."""
+    order = lock_order(order_id)
+    if order is None or order.is_terminal:
+        return
+    order.failed_attempts += 1
+    if order.failed_attempts < settings.ORDER_MAX_EXECUTION_ATTEMPTS:
+        order.save(update_fields=["failed_attempts", "updated_at"])
+        return
+    logger.error("order %s failed %d executions: rejected", order_id, order.failed_attempts)
+    close_locked_order(order, OrderStatus.REJECTED, ErrorCode.EXECUTION_FAILED)
+
+
+def lock_order(order_id: UUID) -> Order | None:
+    return (
+        Order.objects.select_for_update(no_key=True, of=("self",))
+        .select_related("stock")
+        .filter(pk=order_id)
+        .first()
+    )
+
+
+def close_locked_order(order: Order, status: str, reason: ErrorCode | None = None) -> None:
+    """Finish `order` (locked by the caller, live) and release its reservation.
+
+    Locks its User and, for a sell, its Position (no Stock: nothing trades)."""
+    user = User.objects.select_for_update(no_key=True).get(pk=order.user_id)
+    position = None
+    if order.side == OrderSide.SELL:
+        position = Position.objects.select_for_update(no_key=True).get(
+            user=user, stock_id=order.stock_id
+        )
+    positions = {(user.pk, position.stock_id): position} if position else {}
+    book = Book(users={user.pk: user}, positions=positions, stocks={})
+    finish(order, status, user, position, reason)
+    save_book(book, [order])
 
 
 def match_resting_orders(*, symbol: str) -> int:

@@ -85,6 +85,8 @@ class Order(models.Model):
         max_length=16, choices=OrderStatus.choices, default=OrderStatus.ACCEPTED
     )
     error_code = models.PositiveIntegerField(null=True, blank=True)
+    # Executions of this order that failed; at ORDER_MAX_EXECUTION_ATTEMPTS it is rejected.
+    failed_attempts = models.PositiveSmallIntegerField(default=0)
     client_order_id = models.CharField(max_length=64, null=True, blank=True)
     reserved_cash = cash_column(default=Decimal("0"))
     reserved_quantity = quantity_column(default=Decimal("0"))

@@ -13,6 +13,7 @@ Each check is one aggregate query; a difference names the row and both figures.
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.db import connection, transaction
 from django.db.models import DecimalField, F, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce, Concat
 
@@ -64,7 +65,20 @@ def _differences(check: str, qs: QuerySet, recorded: str, subject: str) -> list[
 
 
 def reconcile() -> list[Difference]:
-    """Every difference between the balances and what proves them; [] when they agree."""
+    """Every difference between the balances and what proves them; [] when they agree.
+
+    All checks read one snapshot (repeatable read), so a fill committing meanwhile never
+    shows as a difference; whole-table scans, so exempt from DB_STATEMENT_TIMEOUT_MS.
+    Inside a caller's transaction (tests), that transaction's snapshot rules."""
+    if connection.in_atomic_block:
+        return _reconcile()
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        cursor.execute("SET LOCAL statement_timeout = 0")
+        return _reconcile()
+
+
+def _reconcile() -> list[Difference]:
     users = User.objects.order_by("email")
     cash = users.annotate(proved=_total(_entries(user_id=OuterRef("pk"), stock_id=None), "amount"))
     reserved = users.annotate(

@@ -5,13 +5,14 @@ Execution (fills, matching after a price change) is orders.execution, whose lock
 """
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
 from brokerage import metrics
@@ -29,7 +30,7 @@ from brokerage.api.errors import (
 from brokerage.celery import enqueue
 from brokerage.events.outbox import Event, outbox_rows, publish_on_commit
 from brokerage.shared import db, money
-from orders.execution import Book, finish, save_book
+from orders.execution import close_locked_order, lock_order
 from orders.models import (
     RESTING_STATUSES,
     Order,
@@ -245,25 +246,11 @@ def _close_order(*, order_id: UUID, status: str, actor: User | None = None) -> O
     Locks Order, User, Position (no Stock: nothing trades). Raises OrderNotFound (2011)
     when `actor` may not see the order, 2012-2014 when it is already terminal.
     """
-    order = (
-        Order.objects.select_for_update(no_key=True, of=("self",))
-        .select_related("stock")
-        .filter(pk=order_id)
-        .first()
-    )
+    order = lock_order(order_id)
     if order is None or (actor is not None and not actor.is_staff and order.user_id != actor.pk):
         raise OrderNotFound("Order not found.", order_id=str(order_id))
     check_cancellable(order)
-    user = User.objects.select_for_update(no_key=True).get(pk=order.user_id)
-    position = None
-    if order.side == OrderSide.SELL:
-        position = Position.objects.select_for_update(no_key=True).get(
-            user=user, stock_id=order.stock_id
-        )
-    positions = {(user.pk, position.stock_id): position} if position else {}
-    book = Book(users={user.pk: user}, positions=positions, stocks={})
-    finish(order, status, user, position)
-    save_book(book, [order])
+    close_locked_order(order, status)
     return order
 
 
@@ -282,30 +269,65 @@ def expire_order(*, order_id: UUID) -> Order | None:
         return None
 
 
-def expire_day_orders() -> int:
-    """Expire every live `day` order (run at MARKET_CLOSE_TIME); returns how many."""
+def last_market_close(now: datetime | None = None) -> datetime:
+    """The latest MARKET_CLOSE_TIME (in TIME_ZONE) at or before `now`."""
+    local = timezone.localtime(now or timezone.now())
+    hour, minute = (int(part) for part in settings.MARKET_CLOSE_TIME.split(":"))
+    close = local.replace(hour=hour, minute=minute, second=0, microsecond=0)
+    return close if close <= local else close - timedelta(days=1)
+
+
+def expire_day_orders(*, closed_at: datetime | None = None) -> int:
+    """Expire every live `day` order accepted before the market closed at `closed_at`
+    (default: the latest close). Beat runs it at the close and, should that run be
+    missed, every minute after; an order placed after a close lives to the next.
+    Returns how many it expired."""
+    cutoff = closed_at or last_market_close()
     live = [OrderStatus.ACCEPTED, *RESTING_STATUSES]
-    ids = Order.objects.filter(time_in_force=TimeInForce.DAY, status__in=live).values_list(
-        "pk", flat=True
-    )
+    ids = Order.objects.filter(
+        time_in_force=TimeInForce.DAY, status__in=live, accepted_at__lt=cutoff
+    ).values_list("pk", flat=True)
     return sum(1 for order_id in list(ids) if expire_order(order_id=order_id))
 
 
 def redispatch_stuck_orders() -> int:
-    """Hand orders still `accepted` after ORDER_STUCK_AFTER_SECONDS to execution again.
+    """Hand orders still `accepted` after ORDER_STUCK_AFTER_SECONDS to execution again,
+    all of them, oldest first, a page of STUCK_SWEEP_LIMIT at a time.
 
     Covers an event lost between outbox and worker; execution is idempotent, so a
-    slow first delivery that arrives too is harmless. Returns how many.
+    slow first delivery that arrives too is harmless, and an order that keeps failing
+    ends rejected (execution.record_failed_execution). Returns how many.
     """
     cutoff = timezone.now() - timedelta(seconds=settings.ORDER_STUCK_AFTER_SECONDS)
-    ids = list(
-        Order.objects.filter(status=OrderStatus.ACCEPTED, accepted_at__lt=cutoff).values_list(
-            "pk", flat=True
-        )[:STUCK_SWEEP_LIMIT]
+    stuck = Order.objects.filter(status=OrderStatus.ACCEPTED, accepted_at__lt=cutoff)
+    size, total, after = settings.KAFKA_BRIDGE_TASK_BATCH_SIZE, 0, Q()
+    while page := list(
+        stuck.filter(after)
+        .order_by("accepted_at", "pk")
+        .values_list("accepted_at", "pk")[:STUCK_SWEEP_LIMIT]
+    ):
+        ids = [str(order_id) for _, order_id in page]
+        for start in range(0, len(ids), size):  # batches, as the bridge would send them
+            enqueue("orders.execute_orders", ids[start : start + size])
+        total += len(ids)
+        last_at, last_id = page[-1]
+        after = Q(accepted_at__gt=last_at) | Q(accepted_at=last_at, pk__gt=last_id)
+    if total:
+        logger.warning("re-dispatched %d orders stuck in accepted", total)
+    return total
+
+
+def rematch_resting_orders() -> int:
+    """Match again every stock with resting orders that are marketable now: covers a
+    lost `stock.price_changed` event or match task. Returns how many stocks."""
+    marketable = Q(side=OrderSide.BUY, limit_price__gte=F("stock__price"), stock__amount__gt=0) | Q(
+        side=OrderSide.SELL, limit_price__lte=F("stock__price")
     )
-    size = settings.KAFKA_BRIDGE_TASK_BATCH_SIZE
-    for start in range(0, len(ids), size):  # batches, as the bridge would send them
-        enqueue("orders.execute_orders", [str(order_id) for order_id in ids[start : start + size]])
-    if ids:
-        logger.warning("re-dispatched %d orders stuck in accepted", len(ids))
-    return len(ids)
+    symbols = list(
+        Order.objects.filter(marketable, status__in=RESTING_STATUSES)
+        .values_list("stock__symbol", flat=True)
+        .distinct()
+    )
+    for symbol in symbols:
+        enqueue("orders.match_resting_orders", symbol)
+    return len(symbols)

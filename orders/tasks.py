@@ -49,3 +49,9 @@ def reconcile() -> int:
     for difference in differences:
         logger.error("reconcile: %s", difference)
     return len(differences)
+
+
+@shared_task(name="orders.rematch_resting_orders", queue=CeleryQueue.DEFAULT, **TRANSIENT_RETRY)
+@instrumented
+def rematch_resting_orders() -> int:
+    return services.rematch_resting_orders()

@@ -15,6 +15,7 @@ from uuid import UUID
 
 import pytest
 from django.db import transaction
+from django.utils import timezone
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
@@ -148,7 +149,7 @@ def apply(world: World, op: tuple[Any, ...]) -> None:
         else:
             assert order.status not in TERMINAL_STATUSES, order.status
     else:
-        expire_day_orders()
+        expire_day_orders(closed_at=timezone.now())
 
 
 def check(world: World) -> None:

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from brokerage.api.errors import (
     ErrorCode,
@@ -703,7 +704,7 @@ def terminal_orders(submit, accept, set_stock, user, acme) -> dict[str, Order]:
         quantity=D("1"),
         limit_price=D("40"),
     )
-    expire_day_orders()
+    expire_day_orders(closed_at=timezone.now())
     rejected = accept(user=user, symbol="ACME", side="buy", quantity=D("1"))
     set_stock("ACME", price=D("60"))
     execute_order(order_id=rejected.pk)
@@ -795,7 +796,7 @@ def test_expire_day_orders_expires_only_live_day_orders(submit, set_stock, user,
     reload(user)
     assert user.cash_reserved == D("80") + D("120") + D("90")
 
-    assert expire_day_orders() == 3
+    assert expire_day_orders(closed_at=timezone.now()) == 3
 
     for order in (day_buy, day_sell, day_partial):
         order.refresh_from_db()
@@ -815,7 +816,7 @@ def test_expire_day_orders_expires_only_live_day_orders(submit, set_stock, user,
     assert user.cash_reserved == D("90")  # only the gtc order still holds cash
     assert user.cash == D("10000") - D("50") - D("100")  # the two fills, at 50
     assert position_of(user, acme).quantity_reserved == 0
-    assert expire_day_orders() == 0  # nothing left to expire
+    assert expire_day_orders(closed_at=timezone.now()) == 0  # nothing left to expire
 
 
 # --- matching after a price change ----------------------------------------------------

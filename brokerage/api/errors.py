@@ -49,6 +49,7 @@ class ErrorCode(IntEnum):
     ORDER_NOT_MARKETABLE = 2019
     USER_EXISTS = 2020
     ORDER_TOO_SMALL = 2021
+    EXECUTION_FAILED = 2022
 
 
 class BrokerageError(Exception):

@@ -319,6 +319,8 @@ TASK_TIME_LIMITS = {
 CELERY_TASK_ANNOTATIONS = ["brokerage.celery.QueueTimeLimits"]
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 ORDER_STUCK_AFTER_SECONDS = env.int("ORDER_STUCK_AFTER_SECONDS", default=30)
+# An order whose execution fails this many times is rejected (2022) instead of retried.
+ORDER_MAX_EXECUTION_ATTEMPTS = env.int("ORDER_MAX_EXECUTION_ATTEMPTS", default=3)
 MARKET_SIMULATOR_ENABLED = env.bool("MARKET_SIMULATOR_ENABLED", default=False)
 # How often beat proves every balance (orders.reconcile; brokerage_reconcile_differences).
 RECONCILE_INTERVAL_SECONDS = env.float("RECONCILE_INTERVAL_SECONDS", default=3600.0)
@@ -351,6 +353,18 @@ CELERY_BEAT_SCHEDULE = {
         "task": "orders.expire_day_orders",
         "schedule": crontab(hour=_close_hour, minute=_close_minute),
     },
+    "expire-overdue-day-orders": {  # the close's run was missed (beat down)
+        "task": "orders.expire_day_orders",
+        "schedule": 60.0,
+    },
+    "rematch-resting-orders": {
+        "task": "orders.rematch_resting_orders",
+        "schedule": float(max(ORDER_STUCK_AFTER_SECONDS // 2, 1)),
+    },
+    "redeliver-stalled-notifications": {
+        "task": "notifications.redeliver_stalled_notifications",
+        "schedule": float(max(ORDER_STUCK_AFTER_SECONDS // 2, 1)),
+    },
     "reconcile": {
         "task": "orders.reconcile",
         "schedule": RECONCILE_INTERVAL_SECONDS,
@@ -372,6 +386,9 @@ TELEGRAM_LINK_CODE_SECONDS = env.int("TELEGRAM_LINK_CODE_SECONDS", default=600)
 TELEGRAM_API_BASE_URL = env.str("TELEGRAM_API_BASE_URL", default="https://api.telegram.org")
 TELEGRAM_TIMEOUT_SECONDS = env.float("TELEGRAM_TIMEOUT_SECONDS", default=10.0)
 TELEGRAM_MAX_ATTEMPTS = env.int("TELEGRAM_MAX_ATTEMPTS", default=5)
+# Notifications still pending this long after they were recorded, with no live claim,
+# are queued again by beat (a lost delivery task).
+NOTIFICATION_STALL_SECONDS = env.int("NOTIFICATION_STALL_SECONDS", default=300)
 
 # --- observability --------------------------------------------------------------------
 OTEL_EXPORTER_OTLP_ENDPOINT = env.str("OTEL_EXPORTER_OTLP_ENDPOINT", default="")

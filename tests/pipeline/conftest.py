@@ -24,6 +24,7 @@ from django.db import connection
 from brokerage.events.producer import close_producer
 from brokerage.observability import setup_tracing
 from deploy import servers
+from orders.reconciliation import reconcile
 from tests.fake_telegram import FakeTelegram
 from tests.helpers import DEADLINE, wait_until
 
@@ -241,6 +242,8 @@ def pipeline(
     # Outcome events are recorded as notifications after the orders settle; let the
     # worker finish them before the test's tables are truncated under it.
     settle_outcomes()
+    # Whatever the test did to the pipeline, every balance is still proved.
+    assert [str(d) for d in reconcile()] == []
     for proc in (pipeline_processes.bridge, pipeline_processes.worker):
         assert proc is not None
         assert proc.popen.poll() is None, f"{proc.name} died"
