@@ -182,9 +182,10 @@ def grow_history(user_id: str, total: int) -> None:
             """
             INSERT INTO orders_order (id, user_id, stock_id, side, type, time_in_force,
                 quantity, limit_price, filled_quantity, status, reserved_cash,
-                reserved_quantity, created_at, accepted_at, cancelled_at, updated_at)
+                reserved_quantity, failed_attempts, created_at, accepted_at, cancelled_at,
+                updated_at)
             SELECT gen_random_uuid(), o.user_id, o.stock_id, o.side, o.type, o.time_in_force,
-                o.quantity, o.limit_price, 0, 'cancelled', 0, 0,
+                o.quantity, o.limit_price, 0, 'cancelled', 0, 0, 0,
                 o.created_at - make_interval(secs => n), o.created_at - make_interval(secs => n),
                 o.created_at - make_interval(secs => n), o.created_at - make_interval(secs => n)
             FROM (SELECT * FROM orders_order WHERE user_id = %s
