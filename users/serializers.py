@@ -193,8 +193,3 @@ class ActivityOutputSerializer(serializers.ModelSerializer[LedgerEntry]):
             "created_at",
         )
         read_only_fields = fields
-
-    def to_representation(self, entry: LedgerEntry) -> dict[str, Any]:
-        body = super().to_representation(entry)
-        body["symbol"] = entry.stock.symbol if entry.stock is not None else None
-        return body
