@@ -13,15 +13,17 @@ from uuid import UUID
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError
 
 from brokerage import metrics
 from brokerage.api.errors import ErrorCode
 from brokerage.celery import TransientError, enqueue
+from brokerage.events.models import OutboxEvent
 from notifications import telegram_client
 from notifications.models import Notification, NotificationStatus
-from orders.models import OrderStatus
+from orders.models import NOTIFY_STATUSES, OrderStatus
 
 logger = logging.getLogger(__name__)
 
@@ -408,3 +410,31 @@ def redeliver_stalled_notifications() -> int:
     if ids:
         logger.warning("re-queued %d stalled notifications", len(ids))
     return len(ids)
+
+
+def missed_outcomes() -> list[dict[str, Any]]:
+    """The `order.<outcome>` events published between NOTIFICATION_STALL_SECONDS and
+    OUTCOME_RECOVERY_WINDOW_SECONDS ago that no notification records, oldest first, at
+    most STALL_SWEEP_LIMIT, as the bridge would hand them to record_order_outcomes.
+
+    Covers an event the broker acknowledged and then lost (the embedded broker keeps
+    messages in memory) and a record task lost with Redis: the outbox row is the
+    durable copy. Recording is once per event, so one that arrives late is harmless.
+    """
+    now = timezone.now()
+    stall = now - timedelta(seconds=settings.NOTIFICATION_STALL_SECONDS)
+    window = stall - timedelta(seconds=settings.OUTCOME_RECOVERY_WINDOW_SECONDS)
+    rows = (
+        OutboxEvent.objects.filter(
+            published_at__lt=stall,
+            published_at__gte=window,
+            event_type__in=[f"order.{status}" for status in NOTIFY_STATUSES],
+        )
+        .exclude(Exists(Notification.objects.filter(source_event_id=OuterRef("event_id"))))
+        .order_by("published_at")
+        .values_list("event_id", "envelope")[:STALL_SWEEP_LIMIT]
+    )
+    return [
+        {name: {**envelope["payload"], "event_id": str(event_id)}[name] for name in OUTCOME_FIELDS}
+        for event_id, envelope in rows
+    ]

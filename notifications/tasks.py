@@ -1,12 +1,16 @@
 """Thin Celery tasks: record order outcomes, deliver notifications; any may run twice."""
 
+import logging
 from typing import Any
 from uuid import UUID
 
 from celery import Task, shared_task
+from django.conf import settings
 
 from brokerage.celery import TRANSIENT_RETRY, CeleryQueue, instrumented
 from notifications import services
+
+logger = logging.getLogger(__name__)
 
 # The service bounds its own retries (TELEGRAM_MAX_ATTEMPTS requests, a claim's lease),
 # so Celery must not give up first and strand a notification in `pending`.
@@ -57,3 +61,18 @@ def record_order_outcome(**outcome: Any) -> None:
 @instrumented
 def redeliver_stalled_notifications() -> int:
     return services.redeliver_stalled_notifications()
+
+
+@shared_task(
+    name="notifications.record_missed_outcomes", queue=CeleryQueue.DEFAULT, **TRANSIENT_RETRY
+)
+@instrumented
+def record_missed_outcomes() -> int:
+    """Beat's sweep: outcome events that never reached the notifier go to it again."""
+    outcomes = services.missed_outcomes()
+    size = settings.KAFKA_BRIDGE_TASK_BATCH_SIZE
+    for start in range(0, len(outcomes), size):  # batches, as the bridge would send them
+        record_order_outcomes.delay(outcomes[start : start + size])
+    if outcomes:
+        logger.warning("re-sent %d outcome events no notification recorded", len(outcomes))
+    return len(outcomes)

@@ -8,8 +8,10 @@ from django.db import OperationalError
 from django.utils import timezone
 
 from brokerage.api.errors import ErrorCode
+from brokerage.events.models import OutboxEvent
 from notifications.models import Notification, NotificationStatus
 from notifications.services import redeliver_stalled_notifications
+from notifications.tasks import record_missed_outcomes
 from orders import execution, services
 from orders.models import Order, OrderStatus
 from orders.reconciliation import reconcile
@@ -160,6 +162,32 @@ def test_stalled_pending_notifications_are_queued_again(ada, settings):
 
     old.refresh_from_db()
     assert old.status == NotificationStatus.SKIPPED  # no bot token in tests: an outcome
+
+
+def test_outcome_events_the_notifier_never_saw_are_recorded_once(ada, settings):
+    settings.NOTIFICATION_STALL_SECONDS = 60
+    lost, seen, recent = (accepted(ada) for _ in range(3))
+    execution.execute_orders(order_ids=[lost.pk, seen.pk, recent.pk])
+    outcomes = OutboxEvent.objects.filter(event_type="order.filled")
+    assert outcomes.count() == 3
+    # All three published (the broker acknowledged them); then it lost them.
+    outcomes.update(published_at=timezone.now() - timedelta(minutes=5))
+    recent_event = outcomes.get(envelope__payload__order_id=str(recent.pk))
+    OutboxEvent.objects.filter(pk=recent_event.pk).update(published_at=timezone.now())
+    seen_event = outcomes.get(envelope__payload__order_id=str(seen.pk))
+    Notification.objects.create(
+        user=ada, order=seen, source_event_id=seen_event.pk, event_type="order.filled", text="x"
+    )
+
+    assert record_missed_outcomes() == 1  # run eagerly: recorded and delivered now
+    assert record_missed_outcomes() == 0
+
+    recorded = Notification.objects.get(order=lost)
+    assert recorded.event_type == "order.filled"
+    assert recorded.status == NotificationStatus.SKIPPED  # no bot token in tests
+    assert "Order filled" in recorded.text
+    assert not Notification.objects.filter(order=recent).exists()  # not yet missed
+    assert Notification.objects.filter(order=seen).count() == 1
 
 
 def test_the_last_close_is_today_once_it_has_passed(settings):

@@ -365,6 +365,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "notifications.redeliver_stalled_notifications",
         "schedule": float(max(ORDER_STUCK_AFTER_SECONDS // 2, 1)),
     },
+    "record-missed-outcomes": {
+        "task": "notifications.record_missed_outcomes",
+        "schedule": float(max(ORDER_STUCK_AFTER_SECONDS // 2, 1)),
+    },
     "reconcile": {
         "task": "orders.reconcile",
         "schedule": RECONCILE_INTERVAL_SECONDS,
@@ -389,6 +393,9 @@ TELEGRAM_MAX_ATTEMPTS = env.int("TELEGRAM_MAX_ATTEMPTS", default=5)
 # Notifications still pending this long after they were recorded, with no live claim,
 # are queued again by beat (a lost delivery task).
 NOTIFICATION_STALL_SECONDS = env.int("NOTIFICATION_STALL_SECONDS", default=300)
+# Outcome events published this long before the stall above and still unrecorded (lost
+# by the broker or with a task) are handed to the notifier again by beat.
+OUTCOME_RECOVERY_WINDOW_SECONDS = env.int("OUTCOME_RECOVERY_WINDOW_SECONDS", default=3600)
 
 # --- observability --------------------------------------------------------------------
 OTEL_EXPORTER_OTLP_ENDPOINT = env.str("OTEL_EXPORTER_OTLP_ENDPOINT", default="")
