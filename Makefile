@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt |
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: venv run lint format typecheck architecture deploy-check test bench clean
+.PHONY: venv run lint format typecheck architecture deploy-check test bench soak clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -56,3 +56,8 @@ clean:
 ## Load the whole stack on this machine (PostgreSQL + Redis + embedded broker); see bench/.
 bench: venv
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
+
+## The chaos run: the whole stack under mixed load for SOAK_MINUTES (5) while its parts are
+## SIGKILLed and restarted; then proof that nothing was lost or doubled (bench/soak.py).
+soak: venv
+	$(BIN)/python bench/soak.py $(SOAK_ARGS)

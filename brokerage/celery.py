@@ -12,6 +12,7 @@ from celery import Celery, Task, current_task, signals
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, close_old_connections
+from kombu.exceptions import ChannelError
 from opentelemetry import propagate, trace
 
 from brokerage import metrics
@@ -39,6 +40,22 @@ class CeleryQueue(StrEnum):
     ORDERS = "orders"
     NOTIFICATIONS = "notifications"
     DEFAULT = "default"
+
+
+def queue_depth(connection: Any, queue: str) -> int:
+    """Tasks waiting in `queue` (not those a worker has reserved) on `connection`."""
+    try:
+        declared = connection.default_channel.queue_declare(queue=queue, passive=True)
+    except ChannelError:  # Redis keeps no empty list: no queue is an empty queue
+        return 0
+    return int(declared.message_count)
+
+
+def queue_is_empty(queue: str) -> bool:
+    """Whether nothing waits in `queue`; a sweep that re-sends work waits for this, so
+    a backlog (slow, not lost) is not flooded with copies of what it already holds."""
+    with app.connection_for_read() as connection:
+        return queue_depth(connection, queue) == 0
 
 
 class TransientError(Exception):

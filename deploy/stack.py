@@ -82,6 +82,7 @@ class Process:
         self.popen: subprocess.Popen[str] | None = None
         self.started_at = 0.0
         self.quick_deaths = 0
+        self.exits = 0  # how often it exited and was restarted
         self.restart_at: float | None = None
 
     def start(self) -> None:
@@ -194,6 +195,7 @@ class Supervisor:
                     continue
                 if process.restart_at is None:
                     process.signal(signal.SIGKILL)  # what it leaves behind (pool children)
+                    process.exits += 1
                     lived = now - process.started_at
                     process.quick_deaths = 0 if lived >= HEALTHY_AFTER else process.quick_deaths + 1
                     delay = min(MAX_BACKOFF, 2 ** max(process.quick_deaths - 1, 0) - 1.0)

@@ -7,7 +7,7 @@ from uuid import UUID
 from celery import Task, shared_task
 from django.conf import settings
 
-from brokerage.celery import TRANSIENT_RETRY, CeleryQueue, instrumented
+from brokerage.celery import TRANSIENT_RETRY, CeleryQueue, instrumented, queue_is_empty
 from notifications import services
 
 logger = logging.getLogger(__name__)
@@ -60,6 +60,8 @@ def record_order_outcome(**outcome: Any) -> None:
 )
 @instrumented
 def redeliver_stalled_notifications() -> int:
+    if not queue_is_empty(CeleryQueue.NOTIFICATIONS):
+        return 0  # a backlog: its deliveries are slow, not lost
     return services.redeliver_stalled_notifications()
 
 
@@ -68,7 +70,10 @@ def redeliver_stalled_notifications() -> int:
 )
 @instrumented
 def record_missed_outcomes() -> int:
-    """Beat's sweep: outcome events that never reached the notifier go to it again."""
+    """Beat's sweep: outcome events that never reached the notifier go to it again
+    (once it has no backlog, which would hold them, slow but not lost)."""
+    if not queue_is_empty(CeleryQueue.NOTIFICATIONS):
+        return 0
     outcomes = services.missed_outcomes()
     size = settings.KAFKA_BRIDGE_TASK_BATCH_SIZE
     for start in range(0, len(outcomes), size):  # batches, as the bridge would send them

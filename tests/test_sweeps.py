@@ -8,10 +8,14 @@ from django.db import OperationalError
 from django.utils import timezone
 
 from brokerage.api.errors import ErrorCode
+from brokerage.celery import app as celery_app
 from brokerage.events.models import OutboxEvent
 from notifications.models import Notification, NotificationStatus
 from notifications.services import redeliver_stalled_notifications
 from notifications.tasks import record_missed_outcomes
+from notifications.tasks import (
+    redeliver_stalled_notifications as redeliver_stalled_notifications_task,
+)
 from orders import execution, services
 from orders.models import Order, OrderStatus
 from orders.reconciliation import reconcile
@@ -162,6 +166,31 @@ def test_stalled_pending_notifications_are_queued_again(ada, settings):
 
     old.refresh_from_db()
     assert old.status == NotificationStatus.SKIPPED  # no bot token in tests: an outcome
+
+
+def lost_outcome(user) -> Order:  # type: ignore[no-untyped-def]
+    """A filled order whose outcome event the broker acknowledged 5 minutes ago, then lost."""
+    order = accepted(user)
+    execution.execute_orders(order_ids=[order.pk])
+    OutboxEvent.objects.filter(
+        event_type="order.filled", envelope__payload__order_id=str(order.pk)
+    ).update(published_at=timezone.now() - timedelta(minutes=5))
+    return order
+
+
+def test_the_notifier_sweeps_wait_while_its_queue_has_a_backlog(ada, settings):
+    settings.NOTIFICATION_STALL_SECONDS = 60
+    order = lost_outcome(ada)
+    celery_app.send_task("notifications.send_notification", args=["x"], queue="notifications")
+    try:
+        assert record_missed_outcomes() == 0  # queued work is slow, not lost
+        assert redeliver_stalled_notifications_task() == 0
+    finally:
+        with celery_app.connection_for_write() as connection:
+            connection.default_channel.queue_purge("notifications")
+
+    assert record_missed_outcomes() == 1
+    assert Notification.objects.filter(order=order).count() == 1
 
 
 def test_outcome_events_the_notifier_never_saw_are_recorded_once(ada, settings):

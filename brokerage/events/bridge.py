@@ -16,10 +16,9 @@ from typing import Any
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 from django.conf import settings
-from kombu.exceptions import ChannelError
 
 from brokerage import metrics
-from brokerage.celery import CeleryQueue
+from brokerage.celery import CeleryQueue, queue_depth
 from brokerage.celery import app as celery_app
 from brokerage.events.envelope import Envelope, dlq_topic, topics
 from brokerage.events.producer import ensure_topics, get_producer, kafka_config
@@ -30,16 +29,6 @@ logger = logging.getLogger(__name__)
 BACKPRESSURE_POLL = 0.005
 MAX_BACKPRESSURE_WAIT = 5.0  # then dispatch anyway: a stuck worker must not stop the bridge
 DISPATCH_BACKOFF_FIRST, DISPATCH_BACKOFF_MAX = 0.5, 30.0  # seconds, while Celery is away
-
-
-def queued_tasks(connection: Any) -> int:
-    """Order tasks waiting in Celery. Only orders: a notification backlog (Telegram's
-    rate limits) must never hold back executions."""
-    channel = connection.default_channel
-    try:
-        return int(channel.queue_declare(queue=CeleryQueue.ORDERS, passive=True).message_count)
-    except ChannelError:  # Redis keeps no empty list: no queue is an empty queue
-        return 0
 
 
 class DispatchError(Exception):
@@ -138,8 +127,8 @@ class Bridge:
             return
         waited = 0.0
         while not self.stopping and waited < MAX_BACKPRESSURE_WAIT:
-            try:
-                queued = queued_tasks(self.celery_connection)
+            try:  # orders only: a notification backlog must never hold back executions
+                queued = queue_depth(self.celery_connection, CeleryQueue.ORDERS)
             except Exception as exc:  # can't tell: don't hold events back for it
                 logger.warning("could not read Celery queue depth: %s", exc)
                 return

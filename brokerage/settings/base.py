@@ -317,7 +317,9 @@ TASK_TIME_LIMITS = {
     "notifications": _time_limits("NOTIFICATIONS_TASK_TIME_LIMITS", "300,360"),
 }
 CELERY_TASK_ANNOTATIONS = ["brokerage.celery.QueueTimeLimits"]
-CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+CELERY_BEAT_SCHEDULE_FILENAME = env.str(
+    "CELERY_BEAT_SCHEDULE_FILENAME", default=str(VAR_DIR / "celerybeat-schedule")
+)
 ORDER_STUCK_AFTER_SECONDS = env.int("ORDER_STUCK_AFTER_SECONDS", default=30)
 # An order whose execution fails this many times is rejected (2022) instead of retried.
 ORDER_MAX_EXECUTION_ATTEMPTS = env.int("ORDER_MAX_EXECUTION_ATTEMPTS", default=3)
