@@ -5,8 +5,10 @@ import os
 from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "brokerage.settings.local")
-application = get_wsgi_application()
 
-from brokerage.observability import setup_tracing  # noqa: E402  (needs settings loaded)
+from brokerage.observability import setup_tracing  # noqa: E402  (reads the settings)
 
+# Before the application is built: the Django instrumentation adds its middleware to
+# the settings, and the handler reads the middleware chain once, when it is created.
 setup_tracing("brokerage-web")
+application = get_wsgi_application()
