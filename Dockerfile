@@ -5,10 +5,13 @@
 #   docker build --target runtime -t brokerage .     # the default (last) stage
 #   docker build --target test -t brokerage-tests .  # + dev tools: ruff, mypy, pytest
 #
-# Stages: base (runtime dependencies only) -> test (adds requirements-dev.txt and the
+# Stages: base (runtime dependencies only) -> test (adds requirements-dev.lock and the
 # whole tree) and runtime (the project, collected static files).
 
-FROM python:3.11-slim AS base
+# The base image is a build argument so that a machine without registry access can
+# build on a locally made Debian image; its default is the exact upstream release.
+ARG BASE_IMAGE=python:3.11.13-slim-bookworm
+FROM ${BASE_IMAGE} AS base
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
@@ -23,16 +26,17 @@ RUN groupadd --system --gid 10001 app \
 
 WORKDIR /app
 
-# Dependencies first so that code changes do not reinstall them.
-COPY requirements.txt ./
-RUN pip install --no-cache-dir -r requirements.txt
+# Dependencies first so that code changes do not reinstall them: exactly the locked
+# versions, each checked against its hash.
+COPY requirements.lock ./
+RUN pip install --no-cache-dir --require-hashes -r requirements.lock
 
 
 # --- test: `docker compose run --rm tests` -> ruff, mypy, pytest -----------------------
 FROM base AS test
 
-COPY requirements-dev.txt ./
-RUN pip install --no-cache-dir -r requirements-dev.txt
+COPY requirements-dev.lock ./
+RUN pip install --no-cache-dir --require-hashes -r requirements-dev.lock
 
 # ruff, mypy, pytest and hypothesis write their caches next to the code.
 COPY --chown=app:app . .

@@ -2,16 +2,19 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
+LOCKS  := requirements.lock requirements-dev.lock
+STAMP  := $(VENV)/.installed-$(shell cat $(LOCKS) | cksum | cut -d' ' -f1)
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
+COMPILE = CUSTOM_COMPILE_COMMAND="make lock" $(BIN)/pip-compile -q --generate-hashes \
+	--allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links
 
-.PHONY: venv run lint format typecheck architecture deploy-check test bench soak clean
+.PHONY: venv run lint format typecheck architecture deploy-check test bench soak lock clean
 
-$(STAMP): requirements.txt requirements-dev.txt
+# Exactly the locked versions, each checked against its hash.
+$(STAMP): $(LOCKS)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -r requirements-dev.txt
+	$(BIN)/python -m pip install -q --require-hashes -r requirements-dev.lock
 	rm -f $(VENV)/.installed-* && touch $(STAMP)
 
 venv: $(STAMP)
@@ -61,3 +64,11 @@ bench: venv
 ## SIGKILLed and restarted; then proof that nothing was lost or doubled (bench/soak.py).
 soak: venv
 	$(BIN)/python bench/soak.py $(SOAK_ARGS)
+
+## Pin every dependency, transitive ones included, with their hashes: requirements-dev.lock
+## (make run, make test) from requirements-dev.txt, then requirements.lock (the image) from
+## requirements.txt held to the same versions. Run it after editing either .txt.
+lock: venv
+	$(COMPILE) --output-file requirements-dev.lock requirements-dev.txt
+	grep -E '^[A-Za-z0-9]' requirements-dev.lock | sed 's/ .*//' > $(VENV)/dev-pins.txt
+	$(COMPILE) --constraint $(VENV)/dev-pins.txt --output-file requirements.lock requirements.txt

@@ -4,9 +4,9 @@ import os
 
 from django.core.asgi import get_asgi_application
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "brokerage.settings.local")
+from brokerage.observability import setup_tracing
 
-from brokerage.observability import setup_tracing  # noqa: E402  (reads the settings)
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "brokerage.settings.local")
 
 setup_tracing("brokerage-web")  # before the application is built (see wsgi.py)
 application = get_asgi_application()

@@ -4,9 +4,9 @@ import os
 
 from django.core.wsgi import get_wsgi_application
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "brokerage.settings.local")
+from brokerage.observability import setup_tracing
 
-from brokerage.observability import setup_tracing  # noqa: E402  (reads the settings)
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "brokerage.settings.local")
 
 # Before the application is built: the Django instrumentation adds its middleware to
 # the settings, and the handler reads the middleware chain once, when it is created.

@@ -111,3 +111,19 @@ def test_the_migrate_service_creates_no_admin_of_its_own():
     assert "seed_demo" in command
     assert "--password" not in command
     assert "--email" not in command
+
+
+def test_every_upstream_image_is_pinned_to_an_exact_release():
+    upstream = {
+        name: service["image"]
+        for name, service in SERVICES.items()
+        if "image" in service and not service["image"].startswith("brokerage")
+    }
+    assert {"postgres", "redis", "kafka", "flower"} <= set(upstream)
+    for name, image in upstream.items():
+        # name:MAJOR.MINOR[.PATCH][-variant] (PostgreSQL numbers releases 16.9), or a
+        # digest: never a floating tag such as postgres:16 or redis:7.
+        assert re.search(r":v?\d+\.\d+(\.\d+)?(-[a-z0-9.]+)?$|@sha256:[0-9a-f]{64}$", image), (
+            name,
+            image,
+        )
