@@ -8,7 +8,10 @@ class BrokerageConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from brokerage import redaction
+        from brokerage import logs, redaction
         from brokerage.api import authentication  # noqa: F401 (connects token revocation)
 
-        redaction.install()  # every Django process: web, workers, bridge, commands
+        # Every Django process (web, workers, bridge, commands): no secret in any record,
+        # the request, user, order and trace on every one.
+        redaction.install()
+        logs.install()

@@ -2,6 +2,7 @@
 
 import functools
 import logging
+import logging.config
 import os
 import time
 from collections.abc import Callable
@@ -15,7 +16,7 @@ from django.db import InterfaceError, OperationalError, close_old_connections
 from kombu.exceptions import ChannelError
 from opentelemetry import propagate, trace
 
-from brokerage import metrics
+from brokerage import logs, metrics
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "brokerage.settings.local")
 
@@ -102,6 +103,7 @@ def instrumented(func: Callable[P, R]) -> Callable[P, R]:
         parent = propagate.extract({"traceparent": getattr(request, "traceparent", None) or ""})
         started = time.perf_counter()
         outcome = "error"
+        order = logs.order_id.set(str(kwargs.get("order_id") or ""))  # one-order tasks
         try:
             with tracer.start_as_current_span(name, context=parent) as span:
                 span.set_attribute("messaging.message.id", str(event_id))
@@ -119,8 +121,16 @@ def instrumented(func: Callable[P, R]) -> Callable[P, R]:
                 elapsed * 1000,
                 kwargs,
             )
+            logs.order_id.reset(order)
 
     return wrapper
+
+
+@signals.setup_logging.connect
+def _django_logging(**kwargs: Any) -> None:
+    # Connected, this stops Celery from installing its own handlers and format: workers
+    # and beat log through Django's LOGGING (JSON or console, with the context fields).
+    logging.config.dictConfig(settings.LOGGING)
 
 
 @signals.task_prerun.connect

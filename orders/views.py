@@ -10,6 +10,7 @@ from rest_framework.reverse import reverse
 from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 
+from brokerage import logs
 from brokerage.api.errors import InvalidInput
 from brokerage.api.request import actor, parse_uuid
 from brokerage.api.schema import error_responses
@@ -44,6 +45,7 @@ CANCEL_CONFLICT = error_responses(
 
 def accepted(request: Request, order: Order) -> Response:
     """202 with the order and where to follow it."""
+    logs.order_id.set(str(order.pk))  # the request's remaining log lines name it
     location = reverse("order-detail", kwargs={"pk": order.pk}, request=request)
     return Response(OrderOutputSerializer(order).data, status=202, headers={"Location": location})
 
@@ -105,7 +107,9 @@ class OrderViewSet(viewsets.GenericViewSet):
     @extend_schema(request=None, responses={200: OrderOutputSerializer, **CANCEL_CONFLICT})
     @action(detail=True, methods=["post"])
     def cancel(self, request: Request, pk: str) -> Response:
-        order = services.cancel_order(actor=actor(request), order_id=parse_uuid(pk, "id"))
+        order_id = parse_uuid(pk, "id")
+        logs.order_id.set(str(order_id))
+        order = services.cancel_order(actor=actor(request), order_id=order_id)
         return Response(OrderOutputSerializer(order).data)
 
 

@@ -21,6 +21,7 @@ from rest_framework import exceptions
 from rest_framework.authentication import TokenAuthentication
 from rest_framework.authtoken.models import Token
 
+from brokerage import logs
 from brokerage.shared.memo import BroadcastMemo
 
 _tokens: BroadcastMemo[tuple[Any, Token]] = BroadcastMemo(
@@ -44,6 +45,7 @@ class CachedTokenAuthentication(TokenAuthentication):
         user, token = remembered
         if has_expired(token):
             raise exceptions.AuthenticationFailed("Token has expired: request a new one.")
+        logs.user_id.set(str(user.pk))  # the rest of the request's log lines name the user
         return user, token
 
 

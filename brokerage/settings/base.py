@@ -44,6 +44,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "brokerage.logs.RequestIdMiddleware",  # first: every later line has the request id
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "brokerage.api.middleware.RequestGuardMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -409,13 +410,17 @@ METRICS_OPEN_WITHOUT_TOKEN = True
 
 # --- logging --------------------------------------------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+# `console`: readable lines (make run); `json`: one object per line (production.py's
+# default). Both carry request_id, user_id, order_id, trace_id, span_id (brokerage.logs).
+LOG_FORMAT = env.str("LOG_FORMAT", default="console")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "console": {"()": "brokerage.logs.Console"},
+        "json": {"()": "brokerage.logs.Json"},
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "django.db.backends": {"level": "INFO"},

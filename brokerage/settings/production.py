@@ -28,3 +28,7 @@ SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
 
 # /metrics is served only to the bearer of METRICS_TOKEN; with none set, to nobody.
 METRICS_OPEN_WITHOUT_TOKEN = False
+
+# One JSON object per log line, for a log pipeline to parse (LOG_FORMAT=console to read).
+LOG_FORMAT = env.str("LOG_FORMAT", default="json")
+LOGGING["handlers"]["console"]["formatter"] = LOG_FORMAT  # type: ignore[index]  # noqa: F405
