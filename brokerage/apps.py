@@ -8,10 +8,9 @@ class BrokerageConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from brokerage import logs, redaction
+        from brokerage import logs
         from brokerage.api import authentication  # noqa: F401 (connects token revocation)
 
         # Every Django process (web, workers, bridge, commands): no secret in any record,
         # the request, user, order and trace on every one.
-        redaction.install()
         logs.install()

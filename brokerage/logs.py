@@ -21,6 +21,8 @@ from django.http import HttpRequest, HttpResponse
 from opentelemetry import trace
 from pythonjsonlogger.json import JsonFormatter
 
+from brokerage.redaction import redact_record
+
 request_id: ContextVar[str] = ContextVar("request_id", default="")
 user_id: ContextVar[str] = ContextVar("user_id", default="")
 order_id: ContextVar[str] = ContextVar("order_id", default="")
@@ -42,7 +44,8 @@ def _add_context(record: logging.LogRecord) -> None:
 
 
 def install() -> None:
-    """Put the context on every log record this process creates from now on."""
+    """Redact every log record this process creates from now on, and give it the
+    context (idempotent)."""
     global _installed
     if _installed:
         return
@@ -50,6 +53,7 @@ def install() -> None:
 
     def with_context(*args: Any, **kwargs: Any) -> logging.LogRecord:
         record = make(*args, **kwargs)
+        redact_record(record)
         _add_context(record)
         return record
 

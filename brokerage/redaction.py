@@ -1,15 +1,14 @@
 """Secrets never reach a log: every log record of the process is redacted when created.
 
-A record factory, not a handler filter, because Celery installs handlers of its own and
-a filter on one handler misses the others: whatever logger emits a record and whatever
-handler writes it, the bot token, any `Authorization` / `Token ...` value and any bare
-API token key (40 hex digits, e.g. in a logged SQL query) are gone.
+By the record factory brokerage.logs installs, not a handler filter, because Celery
+installs handlers of its own and a filter on one handler misses the others: whatever
+logger emits a record and whatever handler writes it, the bot token, any `Authorization`
+/ `Token ...` value and any bare API token key (40 hex digits, e.g. in a logged SQL
+query) are gone.
 """
 
 import logging
 import re
-from collections.abc import Callable
-from typing import Any
 
 from django.conf import settings
 
@@ -20,7 +19,6 @@ _PATTERNS = [
     re.compile(r"(Authorization['\"]?\s*[:=]\s*['\"]?)[^'\"\s,}]+", re.IGNORECASE),
     re.compile(r"\b[0-9a-f]{40}\b"),  # an API token's key alone, as in a logged SQL query
 ]
-_installed = False
 
 
 def redact(text: str) -> str:
@@ -34,25 +32,15 @@ def redact(text: str) -> str:
     return _PATTERNS[3].sub(REDACTED, text)
 
 
-def install() -> None:
-    """Redact every log record this process creates from now on (idempotent)."""
-    global _installed
-    if _installed:
+def redact_record(record: logging.LogRecord) -> None:
+    """Redact a record's message and traceback in place (brokerage.logs calls this for
+    every record the process creates)."""
+    try:
+        message = record.getMessage()
+    except Exception:  # a broken format string: leave it for logging to report
         return
-    make: Callable[..., logging.LogRecord] = logging.getLogRecordFactory()
-
-    def redacted_record(*args: Any, **kwargs: Any) -> logging.LogRecord:
-        record = make(*args, **kwargs)
-        try:
-            message = record.getMessage()
-        except Exception:  # a broken format string: leave it for logging to report
-            return record
-        clean = redact(message)
-        if clean != message or record.args:
-            record.msg, record.args = clean, ()
-        if record.exc_info and record.exc_info[1] is not None and not record.exc_text:
-            record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
-        return record
-
-    logging.setLogRecordFactory(redacted_record)
-    _installed = True
+    clean = redact(message)
+    if clean != message or record.args:
+        record.msg, record.args = clean, ()
+    if record.exc_info and record.exc_info[1] is not None and not record.exc_text:
+        record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
