@@ -42,7 +42,8 @@ RUN pip install --no-cache-dir --require-hashes -r requirements-dev.lock
 COPY --chown=app:app . .
 RUN mkdir -p var && chown app:app /app var
 
-USER app
+# The app account, by number: a name the host cannot resolve would not map.
+USER 10001:10001
 CMD ["sh", "-c", "ruff check . && ruff format --check . && mypy . && pytest"]
 
 
@@ -53,7 +54,7 @@ FROM base AS runtime
 COPY . .
 RUN mkdir -p var && chown app:app var
 
-USER app
+USER 10001:10001
 
 # Settings have working defaults for every value, so this needs no environment.
 RUN DJANGO_SETTINGS_MODULE=brokerage.settings.local python manage.py collectstatic --noinput

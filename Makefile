@@ -9,7 +9,7 @@ PORT   ?= 8000
 COMPILE = CUSTOM_COMPILE_COMMAND="make lock" $(BIN)/pip-compile -q --generate-hashes \
 	--allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links
 
-.PHONY: venv run lint format typecheck architecture deploy-check test bench soak lock clean
+.PHONY: venv run lint format typecheck architecture deploy-check config-check test bench soak lock clean
 
 # Exactly the locked versions, each checked against its hash.
 $(STAMP): $(LOCKS)
@@ -46,6 +46,22 @@ deploy-check: venv
 	env $$(grep -v '^#' deploy/production.env.example | xargs) \
 	  SECRET_KEY=$$($(BIN)/python -c "import secrets; print(secrets.token_urlsafe(50))") \
 	  $(BIN)/python manage.py check --deploy --fail-level WARNING
+
+## The deployment's configuration, checked without running it: docker-compose.yml against
+## the compose schema (`docker-compose config`, with .env.example and placeholder secrets,
+## in a scratch folder), Prometheus's config, its alert rules and their unit tests
+## (promtool), the Dockerfile (hadolint). Needs docker-compose and promtool (Debian:
+## `apt-get install docker-compose prometheus`); .ci/run installs them.
+config-check: venv
+	$(BIN)/hadolint Dockerfile
+	promtool check config --syntax-only deploy/prometheus/prometheus.yml
+	promtool check rules deploy/prometheus/alerts.yml
+	promtool test rules deploy/prometheus/alerts.test.yml
+	scratch=$$(mktemp -d) && cp docker-compose.yml $$scratch/ && cp .env.example $$scratch/.env \
+	  && SECRET_KEY=placeholder POSTGRES_PASSWORD=placeholder GRAFANA_ADMIN_PASSWORD=placeholder \
+	  FLOWER_BASIC_AUTH=user:placeholder METRICS_TOKEN=placeholder \
+	  docker-compose -f $$scratch/docker-compose.yml config -q; status=$$?; rm -rf $$scratch; \
+	  exit $$status
 
 ## Lint, type-check, check the architecture and run the whole suite on PostgreSQL and
 ## Redis: the embedded ones unless DATABASE_URL / REDIS_URL are set; the pipeline tests

@@ -37,3 +37,32 @@ THROTTLE_FAIL_OPEN = Counter(
 OUTBOX_PURGED = Counter(
     "brokerage_outbox_purged_total", "Published outbox rows deleted after their retention"
 )
+SUBMIT_TO_FILL = Histogram(
+    "brokerage_submit_to_fill_seconds",
+    "From an order's submission to each of its fills",
+    buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600),
+)
+# Set by the tasks that look (beat runs them every few seconds), read as the latest value
+# whichever worker process set it.
+OUTBOX_UNPUBLISHED = Gauge(
+    "brokerage_outbox_unpublished",
+    "Outbox events Kafka has not confirmed, at the last relay run",
+    multiprocess_mode="mostrecent",
+)
+OUTBOX_OLDEST_UNPUBLISHED = Gauge(
+    "brokerage_outbox_oldest_unpublished_seconds",
+    "Age of the oldest outbox event Kafka has not confirmed, at the last relay run",
+    multiprocess_mode="mostrecent",
+)
+ORDERS_STUCK = Gauge(
+    "brokerage_orders_stuck",
+    "Orders still accepted ORDER_STUCK_AFTER_SECONDS after submission, at the last sweep",
+    multiprocess_mode="mostrecent",
+)
+# The bridge's own view, refreshed while it runs.
+QUEUE_DEPTH = Gauge("brokerage_celery_queue_depth", "Tasks waiting in a Celery queue", ["queue"])
+CONSUMER_LAG = Gauge(
+    "brokerage_bridge_consumer_lag",
+    "Messages between the bridge's position and the end of each partition it owns",
+    ["topic", "partition"],
+)

@@ -232,6 +232,7 @@ def _execute(order: Order, book: Book) -> bool:
         book.fills.append(Fill(order=order, quantity=quantity, price=fill_price, amount=amount))
         book.journal_fill(order, quantity, amount, position)
         metrics.FILLS.labels(side=order.side).inc()
+        metrics.SUBMIT_TO_FILL.observe((timezone.now() - order.created_at).total_seconds())
     if order.filled_quantity == order.quantity:
         finish(order, OrderStatus.FILLED, user, position)
     elif decision.rests:

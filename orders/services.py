@@ -312,6 +312,7 @@ def redispatch_stuck_orders() -> int:
         total += len(ids)
         last_at, last_id = page[-1]
         after = Q(accepted_at__gt=last_at) | Q(accepted_at=last_at, pk__gt=last_id)
+    metrics.ORDERS_STUCK.set(total)
     if total:
         logger.warning("re-dispatched %d orders stuck in accepted", total)
     return total

@@ -94,7 +94,9 @@ def test_no_password_or_anonymous_role_is_written_in_the_file(literal):
 
 
 def test_prometheus_gets_the_metrics_token_where_its_config_reads_it():
-    scrape = yaml.safe_load((ROOT / "deploy" / "prometheus.yml").read_text())["scrape_configs"]
+    scrape = yaml.safe_load((ROOT / "deploy" / "prometheus" / "prometheus.yml").read_text())[
+        "scrape_configs"
+    ]
     web = next(job for job in scrape if job["job_name"] == "brokerage-web")
     assert web["authorization"]["type"] == "Bearer"
     token_file = web["authorization"]["credentials_file"]

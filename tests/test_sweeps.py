@@ -6,10 +6,12 @@ from decimal import Decimal
 import pytest
 from django.db import OperationalError
 from django.utils import timezone
+from prometheus_client import REGISTRY
 
 from brokerage.api.errors import ErrorCode
 from brokerage.celery import app as celery_app
 from brokerage.events.models import OutboxEvent
+from brokerage.events.outbox import relay_outbox
 from notifications.models import Notification, NotificationStatus
 from notifications.services import redeliver_stalled_notifications
 from notifications.tasks import record_missed_outcomes
@@ -110,14 +112,40 @@ def test_the_stuck_sweep_pages_through_every_stuck_order_oldest_first(ada, monke
     orders = [accepted(ada) for _ in range(5)]
     long_ago = timezone.now() - timedelta(minutes=5)
     for age, order in enumerate(orders):
-        Order.objects.filter(pk=order.pk).update(accepted_at=long_ago - timedelta(seconds=age))
+        submitted = long_ago - timedelta(seconds=age)
+        Order.objects.filter(pk=order.pk).update(accepted_at=submitted, created_at=submitted)
     fresh = accepted(ada)
+
+    fills_before = REGISTRY.get_sample_value("brokerage_submit_to_fill_seconds_count") or 0
 
     assert services.redispatch_stuck_orders() == 5
 
     assert set(Order.objects.filter(status=OrderStatus.FILLED)) == set(orders)
     fresh.refresh_from_db()
     assert fresh.status == OrderStatus.ACCEPTED
+    assert REGISTRY.get_sample_value("brokerage_orders_stuck") == 5  # for the alert
+    filled = REGISTRY.get_sample_value("brokerage_submit_to_fill_seconds_count")
+    assert filled == fills_before + 5
+    slow = REGISTRY.get_sample_value("brokerage_submit_to_fill_seconds_bucket", {"le": "60.0"})
+    assert slow is not None
+    assert filled - slow >= 5  # submitted 5 minutes before their fills
+
+
+def test_the_relay_measures_the_outbox_backlog(ada):
+    OutboxEvent.objects.all().delete()
+    for age in (30, 200):
+        OutboxEvent.objects.create(
+            topic="orders",
+            event_type="order.accepted",
+            envelope={},
+            created_at=timezone.now() - timedelta(seconds=age),
+        )
+
+    relay_outbox(limit=0)  # measures, publishes nothing
+
+    assert REGISTRY.get_sample_value("brokerage_outbox_unpublished") == 2
+    oldest = REGISTRY.get_sample_value("brokerage_outbox_oldest_unpublished_seconds")
+    assert 200 <= oldest < 260
 
 
 def test_resting_orders_made_marketable_without_an_event_are_matched(ada):

@@ -29,6 +29,7 @@ logger = logging.getLogger(__name__)
 BACKPRESSURE_POLL = 0.005
 MAX_BACKPRESSURE_WAIT = 5.0  # then dispatch anyway: a stuck worker must not stop the bridge
 DISPATCH_BACKOFF_FIRST, DISPATCH_BACKOFF_MAX = 0.5, 30.0  # seconds, while Celery is away
+MEASURE_INTERVAL = 5.0  # seconds between readings of queue depths and consumer lag
 
 
 class DispatchError(Exception):
@@ -76,6 +77,7 @@ class Bridge:
         self.max_queued = max_queued
         self.celery_connection = celery_app.connection_for_read()
         self.stopping = False
+        self.measured_at = 0.0
         self.consumer = Consumer(
             {
                 **kafka_config(),
@@ -100,6 +102,7 @@ class Bridge:
         backoff = DISPATCH_BACKOFF_FIRST
         try:
             while not self.stopping:
+                self.measure()
                 self.wait_for_workers()
                 messages = [msg for msg in self.next_batch() if self._is_message(msg)]
                 if not messages:
@@ -118,6 +121,31 @@ class Bridge:
             self.consumer.close()
             self.celery_connection.release()
             logger.info("bridge stopped")
+
+    def measure(self) -> None:
+        """Celery's queue depths and this consumer's lag per partition, for /metrics,
+        every MEASURE_INTERVAL seconds (lag from its own positions and the watermarks
+        its fetches brought back: no extra request to the broker)."""
+        now = time.monotonic()
+        if now < self.measured_at + MEASURE_INTERVAL:
+            return
+        self.measured_at = now
+        try:
+            for queue in CeleryQueue:
+                depth = queue_depth(self.celery_connection, queue)
+                metrics.QUEUE_DEPTH.labels(queue=queue).set(depth)
+        except Exception as exc:  # Redis away: the depths keep their last values
+            logger.debug("could not read Celery queue depths: %s", exc)
+        try:
+            positions = self.consumer.position(self.consumer.assignment())
+        except KafkaException as exc:
+            logger.debug("could not read the consumer's positions: %s", exc)
+            return
+        for tp in positions:
+            _, high = self.consumer.get_watermark_offsets(tp, cached=True)
+            if high >= 0 and tp.offset >= 0:
+                partition = metrics.CONSUMER_LAG.labels(topic=tp.topic, partition=str(tp.partition))
+                partition.set(high - tp.offset)
 
     def wait_for_workers(self) -> None:
         """Backpressure: while the workers' queues hold more than max_queued tasks, leave

@@ -19,7 +19,7 @@ from typing import Any
 from confluent_kafka import KafkaException
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
+from django.db.models import Count, F, Min
 from django.utils import timezone
 from opentelemetry import propagate
 
@@ -116,7 +116,14 @@ def relay_outbox(*, limit: int = 1000) -> int:
     Rows are claimed with SKIP LOCKED and their attempts counted; two relay runs that
     overlap may still send a row twice, which the idempotent consumers absorb.
     """
-    cutoff = timezone.now() - timedelta(seconds=settings.OUTBOX_RELAY_AFTER_SECONDS)
+    now = timezone.now()
+    backlog = OutboxEvent.objects.filter(published_at__isnull=True).aggregate(
+        count=Count("pk"), oldest=Min("created_at")
+    )
+    metrics.OUTBOX_UNPUBLISHED.set(backlog["count"])
+    oldest = backlog["oldest"]
+    metrics.OUTBOX_OLDEST_UNPUBLISHED.set((now - oldest).total_seconds() if oldest else 0)
+    cutoff = now - timedelta(seconds=settings.OUTBOX_RELAY_AFTER_SECONDS)
     with transaction.atomic():
         rows = list(
             OutboxEvent.objects.select_for_update(skip_locked=True)
