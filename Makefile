@@ -9,7 +9,7 @@ PORT   ?= 8000
 COMPILE = CUSTOM_COMPILE_COMMAND="make lock" $(BIN)/pip-compile -q --generate-hashes \
 	--allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links
 
-.PHONY: venv run lint format typecheck architecture deploy-check config-check test bench soak lock clean
+.PHONY: venv run lint format typecheck architecture deploy-check config-check compose-check test bench soak lock clean
 
 # Exactly the locked versions, each checked against its hash.
 $(STAMP): $(LOCKS)
@@ -62,6 +62,11 @@ config-check: venv
 	  FLOWER_BASIC_AUTH=user:placeholder METRICS_TOKEN=placeholder \
 	  docker-compose -f $$scratch/docker-compose.yml config -q; status=$$?; rm -rf $$scratch; \
 	  exit $$status
+
+## The real docker-compose.yml built and run here, the README walkthrough against it, then
+## torn down (deploy/compose_check.py). Needs Docker (and debootstrap, as root, once).
+compose-check: venv
+	$(BIN)/python deploy/compose_check.py
 
 ## Lint, type-check, check the architecture and run the whole suite on PostgreSQL and
 ## Redis: the embedded ones unless DATABASE_URL / REDIS_URL are set; the pipeline tests

@@ -104,24 +104,24 @@ def instrumented(func: Callable[P, R]) -> Callable[P, R]:
         started = time.perf_counter()
         outcome = "error"
         order = logs.order_id.set(str(kwargs.get("order_id") or ""))  # one-order tasks
-        try:
-            with tracer.start_as_current_span(name, context=parent) as span:
-                span.set_attribute("messaging.message.id", str(event_id))
+        with tracer.start_as_current_span(name, context=parent) as span:
+            span.set_attribute("messaging.message.id", str(event_id))
+            try:
                 result = func(*args, **kwargs)
-            outcome = "ok"
-            return result
-        finally:
-            elapsed = time.perf_counter() - started
-            metrics.TASK_DURATION.labels(task=name, outcome=outcome).observe(elapsed)
-            logger.info(
-                "task=%s event_id=%s outcome=%s ms=%.1f kwargs=%s",
-                name,
-                event_id,
-                outcome,
-                elapsed * 1000,
-                kwargs,
-            )
-            logs.order_id.reset(order)
+                outcome = "ok"
+                return result
+            finally:  # inside the span: the line carries its trace id
+                elapsed = time.perf_counter() - started
+                metrics.TASK_DURATION.labels(task=name, outcome=outcome).observe(elapsed)
+                logger.info(
+                    "task=%s event_id=%s outcome=%s ms=%.1f kwargs=%s",
+                    name,
+                    event_id,
+                    outcome,
+                    elapsed * 1000,
+                    kwargs,
+                )
+                logs.order_id.reset(order)
 
     return wrapper
 

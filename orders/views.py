@@ -1,5 +1,7 @@
 """The order API, the original's order endpoints, and the account detail with orders."""
 
+import logging
+
 from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import viewsets
@@ -43,9 +45,13 @@ CANCEL_CONFLICT = error_responses(
 )
 
 
+logger = logging.getLogger(__name__)
+
+
 def accepted(request: Request, order: Order) -> Response:
     """202 with the order and where to follow it."""
     logs.order_id.set(str(order.pk))  # the request's remaining log lines name it
+    logger.info("order %s: %s %s %s", order.status, order.side, order.quantity, order.type)
     location = reverse("order-detail", kwargs={"pk": order.pk}, request=request)
     return Response(OrderOutputSerializer(order).data, status=202, headers={"Location": location})
 

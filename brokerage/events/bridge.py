@@ -16,6 +16,8 @@ from typing import Any
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 from django.conf import settings
+from opentelemetry import propagate, trace
+from opentelemetry.trace import SpanKind
 
 from brokerage import metrics
 from brokerage.celery import CeleryQueue, queue_depth
@@ -25,6 +27,7 @@ from brokerage.events.producer import ensure_topics, get_producer, kafka_config
 from brokerage.events.routing import resolve
 
 logger = logging.getLogger(__name__)
+tracer = trace.get_tracer(__name__)
 
 BACKPRESSURE_POLL = 0.005
 MAX_BACKPRESSURE_WAIT = 5.0  # then dispatch anyway: a stuck worker must not stop the bridge
@@ -202,20 +205,30 @@ class Bridge:
                 parked += 1
                 continue
             headers = {**_headers(msg), "event_id": envelope.event_id}
-            if route.batch is None:
-                send(topic, route.task, route.queue, kwargs, headers)
-                logger.info("%s %s -> %s %s", topic, envelope.event_type, route.task, kwargs)
-                continue
+            # The event's trace (its traceparent header, from the request that wrote it)
+            # goes on through this span to the task: one trace per order, web to worker.
+            with tracer.start_as_current_span(
+                f"{topic} process", context=propagate.extract(headers), kind=SpanKind.CONSUMER
+            ):
+                propagate.inject(headers)
+                if route.batch is None:
+                    send(topic, route.task, route.queue, kwargs, headers)
+                    logger.info("%s %s -> %s %s", topic, envelope.event_type, route.task, kwargs)
+                    continue
             task, arg = route.batch
             key = (topic, msg.partition() or 0, task, route.queue, arg)
             values, _ = batched.setdefault(key, ([], headers))
             values.append(route.batch_item(kwargs))
         size = settings.KAFKA_BRIDGE_TASK_BATCH_SIZE
         for (topic, _, task, queue, arg), (values, headers) in batched.items():
-            for start in range(0, len(values), size):
-                chunk = values[start : start + size]
-                send(topic, task, queue, {arg: chunk}, headers)
-                logger.info("%s: %d event(s) -> %s %s", topic, len(chunk), task, chunk[:3])
+            # A batch task continues its first event's trace.
+            with tracer.start_as_current_span(
+                f"{topic} dispatch", context=propagate.extract(headers)
+            ):
+                for start in range(0, len(values), size):
+                    chunk = values[start : start + size]
+                    send(topic, task, queue, {arg: chunk}, headers)
+                    logger.info("%s: %d event(s) -> %s %s", topic, len(chunk), task, chunk[:3])
         if parked:  # the DLQ copy must be durable before the offset moves past it
             remaining = get_producer().flush(settings.KAFKA_FLUSH_TIMEOUT_SECONDS)
             if remaining:
