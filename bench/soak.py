@@ -430,7 +430,7 @@ def check(
     chats = dict(Notification.objects.values_list("pk", "user__telegram_chat_id"))
     by_status: Counter[str] = Counter()
     for pk, text, status, error in notifications.values_list("pk", "text", "status", "last_error"):
-        by_status[f"{status} ({error[:50]})" if error else status] += 1
+        by_status[f"{status} ({error.split(':')[0][:40]})" if error else status] += 1
         times = messages.pop((chats[pk], text), 0)
         if times > 1 or (status == NotificationStatus.SENT and times != 1):
             violations.append(f"telegram: notification {pk} ({status}) sent {times} times")
