@@ -9,9 +9,12 @@ django-prometheus; the bridge and the worker serve theirs on METRICS_PORT.
 
 import logging
 import os
+from typing import Any
 
 from django.conf import settings
 from opentelemetry import trace
+
+from brokerage.redaction import redact
 
 logger = logging.getLogger(__name__)
 _configured = False
@@ -23,6 +26,8 @@ def setup_tracing(service_name: str) -> None:
         return
     _configured = True
     from opentelemetry.instrumentation.django import DjangoInstrumentor
+    from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
+    from opentelemetry.instrumentation.redis import RedisInstrumentor
     from opentelemetry.sdk.resources import Resource
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import BatchSpanProcessor
@@ -34,7 +39,26 @@ def setup_tracing(service_name: str) -> None:
 
         provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
     trace.set_tracer_provider(provider)
+    # The maintained instrumentations: requests (Django), the Telegram calls (httpx),
+    # the cache and broker calls (Redis). Kafka hops carry the context by hand
+    # (brokerage.events): the outbox row holds it between request and producer.
     DjangoInstrumentor().instrument()
+    HTTPXClientInstrumentor().instrument(
+        request_hook=_redact_url, async_request_hook=_redact_url_async
+    )
+    RedisInstrumentor().instrument()
+
+
+def _redact_url(span: Any, request: Any) -> None:
+    """A Bot API URL holds the bot token: the span records it redacted."""
+    if span.is_recording():
+        url = redact(str(request.url))
+        for name in ("http.url", "url.full"):
+            span.set_attribute(name, url)
+
+
+async def _redact_url_async(span: Any, request: Any) -> None:
+    _redact_url(span, request)  # python-telegram-bot's client is httpx's AsyncClient
 
 
 def serve_metrics() -> None:

@@ -20,11 +20,16 @@ from pathlib import Path
 import pytest
 from django.conf import settings as django_settings
 from django.db import connection
+from opentelemetry import trace
+from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
 from brokerage.events.producer import close_producer
 from brokerage.observability import setup_tracing
 from deploy import servers
 from orders.reconciliation import reconcile
+from tests.fake_otlp import FakeOtlp
 from tests.fake_telegram import FakeTelegram
 from tests.helpers import DEADLINE, wait_until
 
@@ -95,6 +100,15 @@ def pipeline_names() -> dict[str, str]:
         "KAFKA_BRIDGE_GROUP": f"bridge-{run}",
         "CELERY_KEY_PREFIX": f"test-{run}:",
     }
+
+
+@pytest.fixture(scope="session")
+def fake_otlp() -> Iterator[FakeOtlp]:
+    """Where every process of the pipeline exports its spans."""
+    fake = FakeOtlp()
+    fake.server.start()
+    yield fake
+    fake.server.stop()
 
 
 @pytest.fixture(scope="session")
@@ -182,6 +196,7 @@ def pipeline_processes(
     kafka_bootstrap: str,
     pipeline_names: dict[str, str],
     fake_telegram: FakeTelegram,
+    fake_otlp: FakeOtlp,
 ) -> Iterator[Pipeline]:
     redis_url = django_settings.REDIS_URL
     db = connection.settings_dict
@@ -203,6 +218,9 @@ def pipeline_processes(
         "TELEGRAM_BOT_TOKEN": fake_telegram.token,
         "TELEGRAM_API_BASE_URL": fake_telegram.url,
         "TELEGRAM_TIMEOUT_SECONDS": "5",
+        # Spans are exported, within a tenth of a second, to the fake OTLP receiver.
+        "OTEL_EXPORTER_OTLP_ENDPOINT": fake_otlp.endpoint,
+        "OTEL_BSP_SCHEDULE_DELAY": "100",
     }
     with django_db_blocker.unblock():
         subprocess.run(
@@ -213,6 +231,10 @@ def pipeline_processes(
             capture_output=True,
         )
     setup_tracing("brokerage-tests")  # requests get spans, so events carry a traceparent
+    provider = trace.get_tracer_provider()
+    if isinstance(provider, TracerProvider):  # this process plays web: its spans too
+        exporter = OTLPSpanExporter(endpoint=f"{fake_otlp.endpoint}/v1/traces")
+        provider.add_span_processor(BatchSpanProcessor(exporter, schedule_delay_millis=100))
     pipeline = Pipeline(env)
     pipeline.start_worker()
     pipeline.start_bridge()

@@ -166,3 +166,30 @@ def test_a_customer_links_their_chat_through_the_bot_process(pipeline, fake_tele
         assert fake_telegram.calls(str(chat))[-1][1]["text"] == filled_text(order_id, 1)
     finally:
         bot.stop()
+
+
+CLIENT = 3  # opentelemetry.proto Span.SpanKind.SPAN_KIND_CLIENT
+
+
+def test_one_order_is_one_trace_from_the_request_to_the_telegram_call(
+    customer, fake_otlp, fake_telegram
+):  # type: ignore[no-untyped-def]
+    _, api = customer
+    order_id = submit(api)
+    notification_of(order_id, NotificationStatus.SENT)
+    accepted = OutboxEvent.objects.get(
+        event_type="order.accepted", envelope__payload__order_id=order_id
+    )
+    trace_id = accepted.headers["traceparent"].split("-")[1]
+
+    def whole_trace() -> bool:
+        spans = fake_otlp.spans(trace_id)
+        services = {span.service for span in spans}
+        telegram = [s for s in spans if s.kind == CLIENT and "sendMessage" in str(s.attributes)]
+        return {"brokerage-tests", "brokerage-bridge", "brokerage-worker"} <= services and bool(
+            telegram
+        )
+
+    wait_until(whole_trace, timeout=30, what=f"trace {trace_id}: web, bridge, worker, Telegram")
+    # The Bot API URL holds the token: recorded redacted, never sent to the trace backend.
+    assert not any(fake_telegram.token in str(s.attributes) for s in fake_otlp.spans())
