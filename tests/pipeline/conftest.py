@@ -16,6 +16,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 from django.conf import settings as django_settings
@@ -102,21 +103,24 @@ def pipeline_names() -> dict[str, str]:
     }
 
 
-@pytest.fixture(scope="session")
-def fake_otlp() -> Iterator[FakeOtlp]:
-    """Where every process of the pipeline exports its spans."""
-    fake = FakeOtlp()
+F = TypeVar("F", FakeOtlp, FakeTelegram)
+
+
+def serving(fake: F) -> Iterator[F]:
     fake.server.start()
     yield fake
     fake.server.stop()
+
+
+@pytest.fixture(scope="session")
+def fake_otlp() -> Iterator[FakeOtlp]:
+    """Where every process of the pipeline exports its spans."""
+    yield from serving(FakeOtlp())
 
 
 @pytest.fixture(scope="session")
 def fake_telegram() -> Iterator[FakeTelegram]:
-    fake = FakeTelegram()
-    fake.server.start()
-    yield fake
-    fake.server.stop()
+    yield from serving(FakeTelegram())
 
 
 def every_outcome_notified() -> bool:
