@@ -56,8 +56,11 @@ RUN mkdir -p var && chown app:app var
 
 USER 10001:10001
 
-# Settings have working defaults for every value, so this needs no environment.
-RUN DJANGO_SETTINGS_MODULE=brokerage.settings.local python manage.py collectstatic --noinput
+# With the production settings (hashed, compressed files and their manifest); they want a
+# real key and named hosts even to collect, so this step gets throwaway ones.
+RUN SECRET_KEY="$(python -c 'import secrets; print(secrets.token_urlsafe(50))')" \
+    ALLOWED_HOSTS=localhost DJANGO_SETTINGS_MODULE=brokerage.settings.production \
+    python manage.py collectstatic --noinput
 
 # Production settings by default: the container refuses to start without a real
 # SECRET_KEY and named ALLOWED_HOSTS (docker-compose.yml passes them).

@@ -45,6 +45,7 @@ LOCAL_IMAGES = {  # tag -> Dockerfile in deploy/local, built in this order
 }
 SERVICES = ["postgres", "redis", "kafka", "kafka-init", "migrate"]
 APP = ["web", "bridge", "worker", "notifier", "beat"]
+HEALTH_CHECKED = ["postgres", "redis", "kafka", *APP]
 API = "http://127.0.0.1:8000/api/v1"
 ADMIN = ("admin@example.com", secrets.token_urlsafe(12))
 
@@ -280,7 +281,8 @@ def main() -> int:
             step("docker-compose up (local images; observability services left out)")
             secrets_ = write_env()
             compose("up", "-d", "--no-build", *SERVICES, *APP)
-            wait_healthy("web")
+            for service in HEALTH_CHECKED:
+                wait_healthy(service)
             print(compose("ps", capture=True))
             step("the README walkthrough, as written")
             output = walkthrough()

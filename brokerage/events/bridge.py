@@ -11,6 +11,7 @@ import logging
 import signal
 import time
 from collections.abc import Iterable
+from pathlib import Path
 from types import FrameType
 from typing import Any
 
@@ -128,11 +129,13 @@ class Bridge:
     def measure(self) -> None:
         """Celery's queue depths and this consumer's lag per partition, for /metrics,
         every MEASURE_INTERVAL seconds (lag from its own positions and the watermarks
-        its fetches brought back: no extra request to the broker)."""
+        its fetches brought back: no extra request to the broker); and the heartbeat."""
         now = time.monotonic()
         if now < self.measured_at + MEASURE_INTERVAL:
             return
         self.measured_at = now
+        if settings.BRIDGE_HEARTBEAT_FILE:  # the health check: is the loop still turning?
+            Path(settings.BRIDGE_HEARTBEAT_FILE).touch()
         try:
             for queue in CeleryQueue:
                 depth = queue_depth(self.celery_connection, queue)

@@ -140,7 +140,8 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"  # collectstatic fills it (the image); make run creates it
-# Swagger UI, ReDoc and admin assets are served by the app itself, no internet needed.
+# Swagger UI, ReDoc and admin assets are served by the app itself, no internet needed;
+# here straight from the apps' folders, in production from the image's collected files.
 WHITENOISE_USE_FINDERS = True
 
 # A token's user is remembered this long per process (0: look it up on every request);
@@ -268,6 +269,9 @@ KAFKA_CONSUMER_OPTIONS = {
     "fetch.wait.max.ms": env.int("KAFKA_FETCH_WAIT_MAX_MS", default=10),
     "fetch.queue.backoff.ms": env.int("KAFKA_FETCH_QUEUE_BACKOFF_MS", default=10),
 }
+# Touched by the bridge every few seconds while its loop runs (compose's health check
+# reads its age); empty: none.
+BRIDGE_HEARTBEAT_FILE = env.str("BRIDGE_HEARTBEAT_FILE", default="")
 OUTBOX_RELAY_AFTER_SECONDS = env.float("OUTBOX_RELAY_AFTER_SECONDS", default=5.0)
 OUTBOX_RELAY_INTERVAL_SECONDS = env.float("OUTBOX_RELAY_INTERVAL_SECONDS", default=5.0)
 # Published outbox rows are deleted after this many days, by beat every

@@ -26,6 +26,14 @@ SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
 SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
 
+# Static files from what collectstatic wrote into the image (hashed names, compressed,
+# cached forever), not looked up in the apps' folders on every request.
+WHITENOISE_USE_FINDERS = False
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
+
 # /metrics is served only to the bearer of METRICS_TOKEN; with none set, to nobody.
 METRICS_OPEN_WITHOUT_TOKEN = False
 
