@@ -42,10 +42,12 @@ LOCAL_IMAGES = {  # tag -> Dockerfile in deploy/local, built in this order
     "brokerage-local/postgres:15": "postgres.Dockerfile",
     "brokerage-local/redis:7": "redis.Dockerfile",
     "brokerage-local/kafka:tansu": "kafka.Dockerfile",
+    "brokerage-local/caddy:2": "caddy.Dockerfile",
 }
 SERVICES = ["postgres", "redis", "kafka", "kafka-init", "migrate"]
 APP = ["web", "bridge", "worker", "notifier", "beat"]
 HEALTH_CHECKED = ["postgres", "redis", "kafka", *APP]
+SCALE = {"web": 2, "worker": 2}  # behind the proxy, found by DNS: scaling works
 API = "http://127.0.0.1:8000/api/v1"
 ADMIN = ("admin@example.com", secrets.token_urlsafe(12))
 
@@ -170,12 +172,12 @@ def write_env() -> dict[str, str]:
 def wait_healthy(service: str, timeout: float = 300) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        container = compose("ps", "-q", service, capture=True).strip()
-        if container:
-            state = run(
-                "docker", "inspect", "-f", "{{.State.Health.Status}}", container, capture=True
-            ).strip()
-            if state == "healthy":
+        containers = compose("ps", "-q", service, capture=True).split()
+        if containers:
+            states = run(
+                "docker", "inspect", "-f", "{{.State.Health.Status}}", *containers, capture=True
+            ).split()
+            if set(states) == {"healthy"}:
                 return
         time.sleep(2)  # polling the container's health check
     compose("logs", "--tail", "50")
@@ -280,7 +282,8 @@ def main() -> int:
             build_images()
             step("docker-compose up (local images; observability services left out)")
             secrets_ = write_env()
-            compose("up", "-d", "--no-build", *SERVICES, *APP)
+            scale = [f"--scale={service}={n}" for service, n in SCALE.items()]
+            compose("up", "-d", "--no-build", *scale, *SERVICES, *APP, "proxy")
             for service in HEALTH_CHECKED:
                 wait_healthy(service)
             print(compose("ps", capture=True))

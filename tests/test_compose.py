@@ -1,4 +1,4 @@
-"""docker-compose.yml is closed by default: only web's port beyond loopback, a login on
+"""docker-compose.yml is closed by default: only the proxy's port beyond loopback, a login on
 every UI that has one, every secret from .env and none written in the file."""
 
 import re
@@ -29,12 +29,13 @@ def required(variable: str) -> str:
     return "${" + variable + ":?"
 
 
-def test_only_web_is_published_beyond_loopback():
-    assert SERVICES["web"]["ports"] == ["8000:8000"]
+def test_only_the_proxy_is_published_beyond_loopback():
+    assert SERVICES["proxy"]["ports"] == ["8000:8000"]
+    assert "ports" not in SERVICES["web"]  # scaled behind the proxy
     published = {
         name: service["ports"]
         for name, service in SERVICES.items()
-        if name != "web" and "ports" in service
+        if name != "proxy" and "ports" in service
     }
     assert set(published) >= {"flower", "kafdrop", "prometheus", "grafana", "jaeger"}
     for name, ports in published.items():
