@@ -68,5 +68,12 @@ ENV DJANGO_SETTINGS_MODULE=brokerage.settings.production
 
 EXPOSE 8000
 # granian (Rust HTTP, WSGI): measured by `make bench` against gunicorn gthread with the
-# same processes and threads, it served more requests per CPU second.
-CMD ["granian", "--interface", "wsgi", "--host", "0.0.0.0", "--port", "8000", "--workers", "4", "--blocking-threads", "4", "--respawn-failed-workers", "--access-log", "brokerage.wsgi:application"]
+# same processes and threads, it served more requests per CPU second. Configured from
+# the environment (GRANIAN_*, overridable per deployment): processes and threads, a
+# worker that dies is respawned, and on SIGTERM workers get 25 s to finish their
+# requests, inside compose's 30 s stop grace for web.
+ENV GRANIAN_WORKERS=4 \
+    GRANIAN_BLOCKING_THREADS=4 \
+    GRANIAN_RESPAWN_FAILED_WORKERS=true \
+    GRANIAN_WORKERS_KILL_TIMEOUT=25
+CMD ["granian", "--interface", "wsgi", "--host", "0.0.0.0", "--port", "8000", "--access-log", "brokerage.wsgi:application"]
