@@ -87,3 +87,23 @@ def test_a_batch_of_a_route_with_several_args_carries_each_events_kwargs():
     route, kwargs = resolve(settings.KAFKA_TOPIC_ORDERS, event)
     assert kwargs["event_id"] == "8be0095f-dd0c-445b-b4c2-6298200008cd"
     assert route.batch_item(kwargs) == kwargs
+
+
+def test_a_producer_that_failed_for_good_is_replaced(settings):
+    """A broker that lost its state answers UNKNOWN_PRODUCER_ID to an idempotent
+    producer; that is fatal, so the next use must get a new producer."""
+    from confluent_kafka import KafkaError
+
+    from brokerage.events import producer as producers
+
+    settings.KAFKA_BOOTSTRAP_SERVERS = "127.0.0.1:9"  # nothing is sent
+    producers.close_producer()
+    first = producers.get_producer()
+    callback = producers._Retire()
+    callback.producer = first
+    callback.on_error(KafkaError(KafkaError.UNKNOWN_PRODUCER_ID, "lost", fatal=True))
+    second = producers.get_producer()
+    assert second is not first
+    callback.on_error(KafkaError(KafkaError.UNKNOWN_PRODUCER_ID, "stale", fatal=True))
+    assert producers.get_producer() is second  # a late callback of the old one: ignored
+    producers.close_producer()

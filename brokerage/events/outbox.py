@@ -31,6 +31,7 @@ from brokerage.events.producer import (
     get_producer,
     mark_published,
     produce,
+    retire,
 )
 
 logger = logging.getLogger(__name__)
@@ -105,6 +106,9 @@ def publish(events: list[OutboxEvent], *, wait: float = 0) -> None:
         except (BufferError, KafkaException) as exc:
             metrics.EVENTS_PUBLISH_FAILED.labels(topic=event.topic).inc()
             logger.warning("event %s not handed to Kafka (%s); the relay retries", event.pk, exc)
+            if isinstance(exc, KafkaException) and exc.args[0].fatal():
+                retire(producer)  # unusable for good: the next publish makes a new one
+                return
     if wait:
         producer.flush(wait)
         mark_published(drain_delivered())

@@ -33,10 +33,12 @@ def kafka_config() -> dict[str, Any]:
 
 
 def get_producer() -> Producer:
-    """The process's one producer, created on first use (after any fork)."""
+    """The process's one producer, created on first use (after any fork) and again after
+    a fatal error retired the last one."""
     global _producer, _producer_stop
     with _producer_lock:
         if _producer is None:
+            retire = _Retire()
             _producer = Producer(
                 {
                     **kafka_config(),
@@ -45,8 +47,10 @@ def get_producer() -> Producer:
                     "linger.ms": settings.KAFKA_LINGER_MS,
                     "message.timeout.ms": settings.KAFKA_MESSAGE_TIMEOUT_MS,
                     "client.id": "brokerage-producer",
+                    "error_cb": retire.on_error,
                 }
             )
+            retire.producer = _producer
             _producer_stop = threading.Event()
             threading.Thread(
                 target=_serve_deliveries,
@@ -55,6 +59,32 @@ def get_producer() -> Producer:
                 daemon=True,
             ).start()
         return _producer
+
+
+class _Retire:
+    """A producer's error callback. A fatal error leaves an idempotent producer unusable
+    for good (a broker that lost its state, as the embedded one does on restart, answers
+    UNKNOWN_PRODUCER_ID): the producer is dropped, the next use makes a new one, and the
+    relay resends whatever it had not delivered."""
+
+    producer: Producer | None = None
+
+    def on_error(self, err: KafkaError) -> None:
+        if err.fatal():
+            logger.error("Kafka producer failed for good, replacing it: %s", err)
+            retire(self.producer)
+        else:
+            logger.debug("Kafka producer: %s", err)  # transient: librdkafka retries
+
+
+def retire(producer: Producer | None) -> None:
+    """Drop `producer` if it is still the process's one (a later one stays)."""
+    global _producer
+    with _producer_lock:
+        if producer is None or producer is not _producer:
+            return
+        _producer = None
+        _producer_stop.set()
 
 
 def _serve_deliveries(producer: Producer, stop: threading.Event) -> None:
