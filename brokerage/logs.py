@@ -21,7 +21,7 @@ from django.http import HttpRequest, HttpResponse
 from opentelemetry import trace
 from pythonjsonlogger.json import JsonFormatter
 
-from brokerage.redaction import redact_record
+from brokerage.redaction import redact, redact_record
 
 request_id: ContextVar[str] = ContextVar("request_id", default="")
 user_id: ContextVar[str] = ContextVar("user_id", default="")
@@ -61,6 +61,10 @@ def install() -> None:
     _installed = True
 
 
+def _redacted(text: str | list[str]) -> str:
+    return redact(text if isinstance(text, str) else "\n".join(text))
+
+
 class Json(JsonFormatter):
     """timestamp, level, logger, message, then the context fields that are set."""
 
@@ -70,6 +74,13 @@ class Json(JsonFormatter):
             rename_fields={"asctime": "timestamp", "levelname": "level", "name": "logger"},
             datefmt="%Y-%m-%dT%H:%M:%S%z",
         )
+
+    def formatException(self, ei: Any) -> str:
+        # python-json-logger formats exc_info itself, not the redacted exc_text.
+        return _redacted(super().formatException(ei))
+
+    def formatStack(self, stack_info: str) -> str:
+        return _redacted(super().formatStack(stack_info))
 
     def add_fields(
         self, log_record: dict[str, Any], record: logging.LogRecord, message_dict: dict[str, Any]

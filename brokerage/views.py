@@ -127,3 +127,19 @@ def metrics(request: HttpRequest) -> HttpResponse:
         raise Http404
     response: HttpResponse = ExportToDjangoView(request)
     return response
+
+
+class MetricsScrapeMiddleware:
+    """Prometheus's scrape of /metrics, answered before Django checks the Host header:
+    Prometheus finds each web replica by DNS and asks it by its container address,
+    which ALLOWED_HOSTS does not (and should not) name. Only the token's bearer gets
+    here; any other /metrics request goes the normal way (and gets its 404)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path == "/metrics" and request.method == "GET" and _may_read_metrics(request):
+            response: HttpResponse = ExportToDjangoView(request)
+            return response
+        return self.get_response(request)

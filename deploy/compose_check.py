@@ -37,6 +37,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 PROJECT = "brokerage-check"
 DEBIAN = "brokerage-local/debian:bookworm"
+APP_IMAGE = "brokerage-local/app:check"  # compose.local.yml's; never brokerage:latest
 LOCAL_IMAGES = {  # tag -> Dockerfile in deploy/local, built in this order
     "brokerage-local/python:3.11": "python.Dockerfile",
     "brokerage-local/postgres:15": "postgres.Dockerfile",
@@ -145,9 +146,9 @@ def build_images() -> None:
             run("docker", "build", "-q", "--force-rm", "-t", tag, "-f", local, "deploy/local")
     finally:
         host_ca.unlink(missing_ok=True)
-    step("building brokerage:latest from the Dockerfile, on the local Python image")
+    step(f"building {APP_IMAGE} from the Dockerfile, on the local Python image")
     run(
-        "docker", "build", "-q", "--force-rm", "--target", "runtime", "-t", "brokerage:latest",
+        "docker", "build", "-q", "--force-rm", "--target", "runtime", "-t", APP_IMAGE,
         "--build-arg", "BASE_IMAGE=brokerage-local/python:3.11", ".",
     )  # fmt: skip
 
@@ -165,7 +166,9 @@ def write_env() -> dict[str, str]:
     text = (ROOT / ".env.example").read_text()
     lines = [line for line in text.splitlines() if line.split("=", 1)[0] not in secrets_]
     lines += [f"{name}={value}" for name, value in secrets_.items()]
-    (ROOT / ".env").write_text("\n".join(lines) + "\n")
+    env = ROOT / ".env"
+    env.touch(mode=0o600)  # secrets: readable by this account only
+    env.write_text("\n".join(lines) + "\n")
     return secrets_
 
 

@@ -20,7 +20,9 @@ from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError
 from brokerage import metrics
 from brokerage.api.errors import ErrorCode
 from brokerage.celery import TransientError, enqueue
+from brokerage.events.envelope import Envelope
 from brokerage.events.models import OutboxEvent
+from brokerage.events.routing import resolve
 from notifications import telegram_client
 from notifications.models import Notification, NotificationStatus
 from orders.models import NOTIFY_STATUSES, OrderStatus
@@ -432,9 +434,14 @@ def missed_outcomes() -> list[dict[str, Any]]:
         )
         .exclude(Exists(Notification.objects.filter(source_event_id=OuterRef("event_id"))))
         .order_by("published_at")
-        .values_list("event_id", "envelope")[:STALL_SWEEP_LIMIT]
+        .values_list("topic", "envelope")[:STALL_SWEEP_LIMIT]
     )
-    return [
-        {name: {**envelope["payload"], "event_id": str(event_id)}[name] for name in OUTCOME_FIELDS}
-        for event_id, envelope in rows
-    ]
+    outcomes = []
+    for topic, envelope in rows:
+        try:  # checked as the bridge checks it: one bad row must not stop the others
+            route, kwargs = resolve(topic, Envelope(**envelope))
+        except (TypeError, ValueError) as exc:
+            logger.error("outbox event %s cannot be recovered: %s", envelope.get("event_id"), exc)
+            continue
+        outcomes.append(route.batch_item(kwargs))
+    return outcomes

@@ -2,6 +2,7 @@
 
 import json
 import logging
+import sys
 import uuid
 
 import pytest
@@ -77,3 +78,18 @@ def test_console_lines_append_the_context():
     assert (
         logs.Console().format(record).endswith("INFO brokerage.x filled request_id=r1 order_id=o1")
     )
+
+
+def test_json_tracebacks_are_redacted_too():
+    secret = "0123456789abcdef0123456789abcdef01234567"  # an API token's key
+    try:
+        raise RuntimeError(f"Authorization: Token {secret}")
+    except RuntimeError:
+        record = logging.getLogRecordFactory()(
+            "x", logging.ERROR, __file__, 1, "failed", (), sys.exc_info()
+        )
+
+    line = logs.Json().format(record)
+
+    assert "RuntimeError" in line
+    assert secret not in line

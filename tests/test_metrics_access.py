@@ -27,6 +27,18 @@ def test_with_a_token_set_its_bearer_gets_the_metrics(client, settings):
     assert b"django_http_requests" in resp.content
 
 
+def test_prometheus_may_scrape_a_replica_by_its_container_address(client, settings):
+    """Prometheus finds web replicas by DNS and asks them by IP, a host Django refuses."""
+    settings.METRICS_TOKEN = TOKEN
+    settings.ALLOWED_HOSTS = ["web"]
+
+    resp = client.get("/metrics", HTTP_AUTHORIZATION=f"Bearer {TOKEN}", HTTP_HOST="10.0.0.7:8000")
+
+    assert resp.status_code == 200
+    assert b"django_http_requests" in resp.content
+    assert client.get("/metrics", HTTP_HOST="10.0.0.7:8000").status_code == 400  # no token
+
+
 @pytest.mark.parametrize(
     "authorization",
     [None, "Bearer wrong-token", f"Token {TOKEN}", f"Bearer {TOKEN}x", f"Bearer {TOKEN[:-1]}"],

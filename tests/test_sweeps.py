@@ -4,6 +4,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from django.conf import settings as django_settings
 from django.db import OperationalError
 from django.utils import timezone
 from prometheus_client import REGISTRY
@@ -266,3 +267,17 @@ def test_a_missed_close_still_expires_what_it_should_and_only_that(ada):
     before.refresh_from_db()
     after.refresh_from_db()
     assert (before.status, after.status) == (OrderStatus.EXPIRED, OrderStatus.ACCEPTED)
+
+
+def test_a_malformed_outcome_row_does_not_stop_the_recovery_of_the_others(ada, settings):
+    settings.NOTIFICATION_STALL_SECONDS = 60
+    OutboxEvent.objects.create(
+        topic=django_settings.KAFKA_TOPIC_ORDERS,
+        event_type="order.filled",
+        envelope={"event_id": "not-a-uuid", "payload": {}},
+        published_at=timezone.now() - timedelta(minutes=5),
+    )
+    order = lost_outcome(ada)
+
+    assert record_missed_outcomes() == 1
+    assert Notification.objects.filter(order=order).count() == 1

@@ -15,7 +15,14 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
+from confluent_kafka import (
+    Consumer,
+    KafkaError,
+    KafkaException,
+    Message,
+    Producer,
+    TopicPartition,
+)
 from django.conf import settings
 from opentelemetry import propagate, trace
 from opentelemetry.trace import SpanKind
@@ -195,6 +202,8 @@ class Bridge:
 
     def handle_batch(self, messages: list[Message]) -> None:
         parked = 0
+        confirmed: list[bool] = []  # each dead letter's delivery report: delivered?
+        producer = get_producer()
         # Per partition: a partition's orders share few symbols, so two workers' batches
         # rarely wait for the same Stock rows.
         batched: dict[tuple[str, int, str, str, str], tuple[list[Any], dict[str, str]]] = {}
@@ -204,7 +213,7 @@ class Bridge:
                 envelope = Envelope.from_bytes(msg.value())
                 route, kwargs = resolve(topic, envelope)
             except ValueError as exc:
-                self.dead_letter(msg, reason=str(exc))
+                self.dead_letter(producer, msg, reason=str(exc), confirmed=confirmed)
                 parked += 1
                 continue
             headers = {**_headers(msg), "event_id": envelope.event_id}
@@ -232,12 +241,16 @@ class Bridge:
                     chunk = values[start : start + size]
                     send(topic, task, queue, {arg: chunk}, headers)
                     logger.info("%s: %d event(s) -> %s %s", topic, len(chunk), task, chunk[:3])
-        if parked:  # the DLQ copy must be durable before the offset moves past it
-            remaining = get_producer().flush(settings.KAFKA_FLUSH_TIMEOUT_SECONDS)
-            if remaining:
-                raise DispatchError(f"{remaining} dead letters not confirmed")
+        # The DLQ copies must be confirmed, by the producer that took them, before the
+        # offsets move past their messages (a producer retired meanwhile confirms nothing).
+        if parked:
+            producer.flush(settings.KAFKA_FLUSH_TIMEOUT_SECONDS)
+            if sum(confirmed) < parked:
+                raise DispatchError(f"{parked - sum(confirmed)} dead letters not confirmed")
 
-    def dead_letter(self, msg: Message, *, reason: str) -> None:
+    def dead_letter(
+        self, producer: Producer, msg: Message, *, reason: str, confirmed: list[bool]
+    ) -> None:
         topic = msg.topic() or ""
         logger.warning(
             "parking %s[%s]@%s in %s: %s",
@@ -247,7 +260,7 @@ class Bridge:
             dlq_topic(topic),
             reason,
         )
-        get_producer().produce(
+        producer.produce(
             dlq_topic(topic),
             key=msg.key(),
             value=msg.value(),
@@ -256,6 +269,7 @@ class Bridge:
                 ("dlq_reason", reason.encode()),
                 ("dlq_source", f"{topic}/{msg.partition()}/{msg.offset()}".encode()),
             ],
+            on_delivery=lambda err, _: confirmed.append(err is None),
         )
         metrics.BRIDGE_DEAD_LETTERED.labels(topic=topic).inc()
 

@@ -47,6 +47,7 @@ MIDDLEWARE = [
     "brokerage.logs.RequestIdMiddleware",  # first: every later line has the request id
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "brokerage.api.middleware.RequestGuardMiddleware",
+    "brokerage.views.MetricsScrapeMiddleware",  # before the Host check (see the class)
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
