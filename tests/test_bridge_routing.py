@@ -107,3 +107,24 @@ def test_a_producer_that_failed_for_good_is_replaced(settings):
     callback.on_error(KafkaError(KafkaError.UNKNOWN_PRODUCER_ID, "stale", fatal=True))
     assert producers.get_producer() is second  # a late callback of the old one: ignored
     producers.close_producer()
+
+
+def test_a_producer_the_broker_fenced_is_replaced(settings):
+    """A broker restarted without its state hands out producer ids again and fences the
+    old holders: their deliveries fail with PRODUCER_FENCED, not a fatal error."""
+    from confluent_kafka import KafkaError
+
+    from brokerage.events import producer as producers
+
+    class Delivered:
+        def topic(self) -> str:
+            return "orders"
+
+    settings.KAFKA_BOOTSTRAP_SERVERS = "127.0.0.1:9"  # nothing is sent
+    producers.close_producer()
+    fenced = producers.get_producer()
+    producers._on_delivery(fenced, "e1", KafkaError(KafkaError._MSG_TIMED_OUT), Delivered())
+    assert producers.get_producer() is fenced  # a timeout: the relay retries, same producer
+    producers._on_delivery(fenced, "e2", KafkaError(KafkaError.PRODUCER_FENCED), Delivered())
+    assert producers.get_producer() is not fenced
+    producers.close_producer()

@@ -85,6 +85,7 @@ def retire(producer: Producer | None) -> None:
             return
         _producer = None
         _producer_stop.set()
+    logger.warning("Kafka producer replaced: the broker no longer accepts its identity")
 
 
 def _serve_deliveries(producer: Producer, stop: threading.Event) -> None:
@@ -122,14 +123,29 @@ def produce(producer: Producer, event: OutboxEvent) -> None:
         value=envelope.to_bytes(),
         headers=[(name, value.encode()) for name, value in event.headers.items()]
         + [("event_type", event.event_type.encode())],
-        on_delivery=functools.partial(_on_delivery, str(event.pk)),
+        on_delivery=functools.partial(_on_delivery, producer, str(event.pk)),
     )
 
 
-def _on_delivery(event_id: str, err: KafkaError | None, msg: Message) -> None:
+# Answers after which an idempotent producer's identity is no good with this broker (one
+# that restarted without its state hands out producer ids again, fencing the holders of
+# the old ones); librdkafka does not always raise them as fatal.
+LOST_IDENTITY = frozenset(
+    {
+        KafkaError.PRODUCER_FENCED,
+        KafkaError.UNKNOWN_PRODUCER_ID,
+        KafkaError.OUT_OF_ORDER_SEQUENCE_NUMBER,
+        KafkaError.INVALID_PRODUCER_EPOCH,
+    }
+)
+
+
+def _on_delivery(producer: Producer, event_id: str, err: KafkaError | None, msg: Message) -> None:
     if err is not None:
         metrics.EVENTS_PUBLISH_FAILED.labels(topic=msg.topic()).inc()
         logger.warning("event %s not delivered to %s: %s", event_id, msg.topic(), err)
+        if err.fatal() or err.code() in LOST_IDENTITY:
+            retire(producer)  # the next use makes a new one; the relay resends this event
         return
     metrics.EVENTS_PUBLISHED.labels(topic=msg.topic()).inc()
     with _delivered_lock:  # callbacks run in the delivery thread and in flush() callers
