@@ -43,6 +43,10 @@ def setup_tracing(service_name: str) -> None:
     # the cache and broker calls (Redis). Kafka hops carry the context by hand
     # (brokerage.events): the outbox row holds it between request and producer.
     DjangoInstrumentor().instrument()
+    # Its middleware goes first and reads the Host header, which Prometheus's scrape of a
+    # replica by its container address would fail: the scrape is answered before it.
+    scrape = "brokerage.views.MetricsScrapeMiddleware"
+    settings.MIDDLEWARE = [scrape, *(name for name in settings.MIDDLEWARE if name != scrape)]
     HTTPXClientInstrumentor().instrument(
         request_hook=_redact_url, async_request_hook=_redact_url_async
     )

@@ -123,8 +123,11 @@ def test_a_producer_the_broker_fenced_is_replaced(settings):
     settings.KAFKA_BOOTSTRAP_SERVERS = "127.0.0.1:9"  # nothing is sent
     producers.close_producer()
     fenced = producers.get_producer()
-    producers._on_delivery(fenced, "e1", KafkaError(KafkaError._MSG_TIMED_OUT), Delivered())
-    assert producers.get_producer() is fenced  # a timeout: the relay retries, same producer
+    producers._on_delivery(fenced, "e1", KafkaError(KafkaError.MSG_SIZE_TOO_LARGE), Delivered())
+    assert producers.get_producer() is fenced  # a bad message: not the producer's fault
     producers._on_delivery(fenced, "e2", KafkaError(KafkaError.PRODUCER_FENCED), Delivered())
-    assert producers.get_producer() is not fenced
+    replaced = producers.get_producer()
+    assert replaced is not fenced
+    producers._on_delivery(replaced, "e3", KafkaError(KafkaError._MSG_TIMED_OUT), Delivered())
+    assert producers.get_producer() is not replaced  # stuck: replaced too
     producers.close_producer()

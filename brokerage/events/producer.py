@@ -127,11 +127,14 @@ def produce(producer: Producer, event: OutboxEvent) -> None:
     )
 
 
-# Answers after which an idempotent producer's identity is no good with this broker (one
-# that restarted without its state hands out producer ids again, fencing the holders of
-# the old ones); librdkafka does not always raise them as fatal.
-LOST_IDENTITY = frozenset(
+# Delivery failures after which the producer is replaced. Its identity is no good with
+# the broker (one that restarted without its state hands out producer ids again, fencing
+# the holders of the old ones; librdkafka does not always raise that as fatal), or it
+# could not deliver at all within KAFKA_MESSAGE_TIMEOUT_MS (a producer stuck on such a
+# broker times out forever; while Kafka is down a new one costs nothing).
+REPLACE_AFTER = frozenset(
     {
+        KafkaError._MSG_TIMED_OUT,
         KafkaError.PRODUCER_FENCED,
         KafkaError.UNKNOWN_PRODUCER_ID,
         KafkaError.OUT_OF_ORDER_SEQUENCE_NUMBER,
@@ -144,7 +147,7 @@ def _on_delivery(producer: Producer, event_id: str, err: KafkaError | None, msg:
     if err is not None:
         metrics.EVENTS_PUBLISH_FAILED.labels(topic=msg.topic()).inc()
         logger.warning("event %s not delivered to %s: %s", event_id, msg.topic(), err)
-        if err.fatal() or err.code() in LOST_IDENTITY:
+        if err.fatal() or err.code() in REPLACE_AFTER:
             retire(producer)  # the next use makes a new one; the relay resends this event
         return
     metrics.EVENTS_PUBLISHED.labels(topic=msg.topic()).inc()
