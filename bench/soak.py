@@ -330,11 +330,9 @@ def quiet() -> dict[str, int]:
     from brokerage.events.models import OutboxEvent
     from notifications.models import Notification, NotificationStatus
     from notifications.services import missed_outcomes
-    from orders.models import NOTIFY_STATUSES, Order, OrderStatus
+    from orders.models import OUTCOME_EVENT_TYPES, Order, OrderStatus
 
-    outcomes = OutboxEvent.objects.filter(
-        event_type__in=[f"order.{status}" for status in NOTIFY_STATUSES]
-    )
+    outcomes = OutboxEvent.objects.filter(event_type__in=OUTCOME_EVENT_TYPES)
     return {
         "accepted orders": Order.objects.filter(status=OrderStatus.ACCEPTED).count(),
         "marketable resting orders": marketable_resting().count(),
@@ -389,7 +387,14 @@ def check(
 
     from brokerage.events.models import OutboxEvent
     from notifications.models import Notification, NotificationStatus
-    from orders.models import NOTIFY_STATUSES, Fill, Order, OrderStatus, OrderType
+    from orders.models import (
+        NOTIFY_STATUSES,
+        OUTCOME_EVENT_TYPES,
+        Fill,
+        Order,
+        OrderStatus,
+        OrderType,
+    )
     from orders.reconciliation import reconcile
 
     violations = [f"still in flight: {what} {n}" for what, n in left.items() if n]
@@ -418,9 +423,7 @@ def check(
     ]
     violations += [f"doubled: {what}" for what in doubled]
 
-    outcome_events = OutboxEvent.objects.filter(
-        event_type__in=[f"order.{status}" for status in NOTIFY_STATUSES]
-    )
+    outcome_events = OutboxEvent.objects.filter(event_type__in=OUTCOME_EVENT_TYPES)
     notifications = Notification.objects.filter(source_event_id__isnull=False)
     if notifications.count() != outcome_events.count():
         violations.append(

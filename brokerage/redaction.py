@@ -21,11 +21,12 @@ _PATTERNS = [
 ]
 
 
-def redact(text: str) -> str:
-    """`text` without the bot token or any credential it carries."""
-    token = settings.TELEGRAM_BOT_TOKEN
-    if token:
-        text = text.replace(token, REDACTED)
+def redact(text: str, *secrets: str) -> str:
+    """`text` without the bot token, `secrets` or any credential it carries. Tokens go in
+    any case: python-telegram-bot lowercases Telegram's "Bad Request: ..." descriptions."""
+    for secret in (settings.TELEGRAM_BOT_TOKEN, *secrets):
+        if secret:
+            text = re.sub(re.escape(secret), REDACTED, text, flags=re.IGNORECASE)
     text = _PATTERNS[0].sub("bot" + REDACTED, text)
     text = _PATTERNS[1].sub(lambda m: f"{m.group(1)} {REDACTED}", text)
     text = _PATTERNS[2].sub(lambda m: m.group(1) + REDACTED, text)

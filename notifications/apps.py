@@ -11,13 +11,13 @@ class NotificationsConfig(AppConfig):
         from brokerage.events.routing import Topic, register
         from notifications import tasks
         from notifications.services import OUTCOME_FIELDS
-        from orders.models import NOTIFY_STATUSES
+        from orders.models import OUTCOME_EVENT_TYPES
 
         # Every order outcome a customer hears about: recorded and sent from its event.
-        for outcome in sorted(NOTIFY_STATUSES):
+        for event_type in sorted(OUTCOME_EVENT_TYPES):
             register(
                 Topic.ORDERS,
-                f"order.{outcome}",
+                event_type,
                 tasks.record_order_outcome,
                 OUTCOME_FIELDS,
                 batch=(tasks.record_order_outcomes, "outcomes"),

@@ -4,7 +4,6 @@ event, and delivered to Telegram at most once."""
 import functools
 import html
 import logging
-import re
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
@@ -23,9 +22,10 @@ from brokerage.celery import TransientError, enqueue
 from brokerage.events.envelope import Envelope
 from brokerage.events.models import OutboxEvent
 from brokerage.events.routing import resolve
+from brokerage.redaction import redact
 from notifications import telegram_client
 from notifications.models import Notification, NotificationStatus
-from orders.models import NOTIFY_STATUSES, OrderStatus
+from orders.models import OUTCOME_EVENT_TYPES, OrderStatus, outcome_event_type
 
 logger = logging.getLogger(__name__)
 
@@ -133,7 +133,7 @@ def record_order_outcomes(outcomes: list[OrderOutcome]) -> list[UUID]:
                 user_id=outcome.user_id,
                 order_id=outcome.order_id,
                 source_event_id=outcome.event_id,
-                event_type=f"order.{outcome.status}",
+                event_type=outcome_event_type(outcome.status),
                 text=render_order_message(outcome),
             )
             for outcome in outcomes
@@ -352,13 +352,8 @@ def deliver_notification(*, notification_id: UUID) -> None:
 
 
 def _reason(exc: Exception, token: str) -> str:
-    """`Type: message` for last_error, without the token an error might echo (in any
-    case: python-telegram-bot lowercases Telegram's "Bad Request: ..." descriptions)."""
+    """`Type: message` for last_error, without the token an error might echo."""
     return redact(f"{type(exc).__name__}: {exc}", token)
-
-
-def redact(text: str, token: str) -> str:
-    return re.sub(re.escape(token), "<token>", text, flags=re.IGNORECASE) if token else text
 
 
 @transaction.atomic
@@ -430,7 +425,7 @@ def missed_outcomes() -> list[dict[str, Any]]:
         OutboxEvent.objects.filter(
             published_at__lt=stall,
             published_at__gte=window,
-            event_type__in=[f"order.{status}" for status in NOTIFY_STATUSES],
+            event_type__in=OUTCOME_EVENT_TYPES,
         )
         .exclude(Exists(Notification.objects.filter(source_event_id=OuterRef("event_id"))))
         .order_by("published_at")

@@ -41,6 +41,7 @@ from orders.models import (
     OrderSide,
     OrderStatus,
     OrderType,
+    outcome_event_type,
     transition,
 )
 from stocks.models import Stock
@@ -314,7 +315,7 @@ def outcome_events(orders: list[Order]) -> list[OutboxEvent]:
         [
             Event(
                 topic=settings.KAFKA_TOPIC_ORDERS,
-                event_type=f"order.{order.status}",
+                event_type=outcome_event_type(order.status),
                 key=order.stock.symbol,
                 payload={
                     "order_id": str(order.pk),

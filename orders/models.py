@@ -68,6 +68,14 @@ RESTING_STATUSES = frozenset({OrderStatus.OPEN, OrderStatus.PARTIALLY_FILLED})
 NOTIFY_STATUSES = TERMINAL_STATUSES | {OrderStatus.PARTIALLY_FILLED}
 
 
+def outcome_event_type(status: str) -> str:
+    """The event an order emits on reaching `status` (one of NOTIFY_STATUSES)."""
+    return f"order.{status}"
+
+
+OUTCOME_EVENT_TYPES = frozenset(outcome_event_type(status) for status in NOTIFY_STATUSES)
+
+
 class Order(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     user = models.ForeignKey("users.User", on_delete=models.PROTECT, related_name="orders")

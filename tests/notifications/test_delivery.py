@@ -184,7 +184,7 @@ def test_the_token_never_lands_in_last_error(telegram, customer):
     run_like_a_worker(notification)
 
     notification.refresh_from_db()
-    assert notification.last_error == "BadRequest: Bot<token> is odd"
+    assert notification.last_error == "BadRequest: Bot<redacted> is odd"
 
 
 # --- the bridge's batch path ----------------------------------------------------------

@@ -9,8 +9,8 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from telegram.error import TelegramError
 
+from brokerage.redaction import redact
 from notifications import linking, telegram_client
-from notifications.services import redact
 
 logger = logging.getLogger(__name__)
 
