@@ -1,5 +1,6 @@
 """The Celery app, and the plumbing every app's tasks share: queues, retries, timing."""
 
+import atexit
 import functools
 import logging
 import logging.config
@@ -14,9 +15,10 @@ from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, close_old_connections
 from kombu.exceptions import ChannelError
-from opentelemetry import propagate, trace
+from opentelemetry import trace
 
 from brokerage import logs, metrics
+from brokerage.shared.singleton import SingletonLock
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "brokerage.settings.local")
 
@@ -25,7 +27,6 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 logger = logging.getLogger(__name__)
-tracer = trace.get_tracer(__name__)
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -100,28 +101,28 @@ def instrumented(func: Callable[P, R]) -> Callable[P, R]:
         name = getattr(current_task, "name", func.__name__)
         # Custom message headers (set by the bridge) surface as request attributes.
         event_id = getattr(request, "event_id", None)
-        parent = propagate.extract({"traceparent": getattr(request, "traceparent", None) or ""})
+        # The Celery instrumentation's run span, continuing the trace of whoever sent the
+        # task (the bridge: the order's trace), is current here; its line carries its id.
+        trace.get_current_span().set_attribute("messaging.message.id", str(event_id))
         started = time.perf_counter()
         outcome = "error"
         order = logs.order_id.set(str(kwargs.get("order_id") or ""))  # one-order tasks
-        with tracer.start_as_current_span(name, context=parent) as span:
-            span.set_attribute("messaging.message.id", str(event_id))
-            try:
-                result = func(*args, **kwargs)
-                outcome = "ok"
-                return result
-            finally:  # inside the span: the line carries its trace id
-                elapsed = time.perf_counter() - started
-                metrics.TASK_DURATION.labels(task=name, outcome=outcome).observe(elapsed)
-                logger.info(
-                    "task=%s event_id=%s outcome=%s ms=%.1f kwargs=%s",
-                    name,
-                    event_id,
-                    outcome,
-                    elapsed * 1000,
-                    kwargs,
-                )
-                logs.order_id.reset(order)
+        try:
+            result = func(*args, **kwargs)
+            outcome = "ok"
+            return result
+        finally:
+            elapsed = time.perf_counter() - started
+            metrics.TASK_DURATION.labels(task=name, outcome=outcome).observe(elapsed)
+            logger.info(
+                "task=%s event_id=%s outcome=%s ms=%.1f kwargs=%s",
+                name,
+                event_id,
+                outcome,
+                elapsed * 1000,
+                kwargs,
+            )
+            logs.order_id.reset(order)
 
     return wrapper
 
@@ -148,3 +149,26 @@ def _observe_worker(**kwargs: Any) -> None:
 
     setup_tracing("brokerage-worker")
     serve_metrics()
+
+
+@signals.beat_init.connect
+def _one_beat(**kwargs: Any) -> None:
+    from brokerage.observability import setup_tracing
+
+    setup_tracing("brokerage-beat")  # its scheduled sends start traces of their own
+    if settings.BEAT_LOCK_TTL_SECONDS:
+        # Exactly one beat per broker namespace schedules: any other waits here, before
+        # its first tick, until the holder's lock expires (it died), and takes over.
+        prefix = app.conf.broker_transport_options.get("global_keyprefix", "")
+        lock = SingletonLock(
+            f"{prefix}beat", url=settings.CELERY_BROKER_URL, ttl=settings.BEAT_LOCK_TTL_SECONDS
+        )
+        lock.hold(on_lost=_stop_beat)
+        atexit.register(lock.release)  # stopped (SIGTERM, Ctrl-C): a standby goes on at once
+
+
+def _stop_beat() -> None:
+    # Another beat may be scheduling now: stop at once, the supervisor starts us again
+    # and we stand by. Nothing is lost: the schedule's state is only when to run next.
+    logger.critical("beat lock lost; exiting so that one beat schedules")
+    os._exit(1)

@@ -3,8 +3,11 @@
 Tracing: an SDK tracer provider is always installed (unless OTEL_SDK_DISABLED), so
 requests and tasks have real span contexts and the W3C `traceparent` travels through
 the outbox, Kafka headers and Celery headers; spans are exported only when
-OTEL_EXPORTER_OTLP_ENDPOINT is set. Metrics: web processes serve /metrics through
-django-prometheus; the bridge and the worker serve theirs on METRICS_PORT.
+OTEL_EXPORTER_OTLP_ENDPOINT is set. Called at process start, before anything it
+instruments is used: web (wsgi.py/asgi.py), bridge, workers and beat.
+
+Metrics: web processes serve /metrics through django-prometheus; the bridge and the
+worker serve theirs on METRICS_PORT.
 """
 
 import logging
@@ -25,8 +28,10 @@ def setup_tracing(service_name: str) -> None:
     if _configured or os.environ.get("OTEL_SDK_DISABLED", "").lower() == "true":
         return
     _configured = True
+    from opentelemetry.instrumentation.celery import CeleryInstrumentor
     from opentelemetry.instrumentation.django import DjangoInstrumentor
     from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
+    from opentelemetry.instrumentation.psycopg import PsycopgInstrumentor
     from opentelemetry.instrumentation.redis import RedisInstrumentor
     from opentelemetry.sdk.resources import Resource
     from opentelemetry.sdk.trace import TracerProvider
@@ -39,9 +44,11 @@ def setup_tracing(service_name: str) -> None:
 
         provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
     trace.set_tracer_provider(provider)
-    # The maintained instrumentations: requests (Django), the Telegram calls (httpx),
-    # the cache and broker calls (Redis). Kafka hops carry the context by hand
-    # (brokerage.events): the outbox row holds it between request and producer.
+    # The maintained instrumentations: requests (Django), tasks sent and run (Celery:
+    # the bridge's hand-over continues in the worker), the Telegram calls (httpx), the
+    # cache and broker calls (Redis), SQL (psycopg). Kafka carries the context by hand
+    # (brokerage.events): the outbox row holds it between the request and the producer,
+    # and the bridge consumes in batches, which the Kafka instrumentation would only link.
     DjangoInstrumentor().instrument()
     # Its middleware goes first and reads the Host header, which Prometheus's scrape of a
     # replica by its container address would fail: the scrape is answered before it.
@@ -51,6 +58,10 @@ def setup_tracing(service_name: str) -> None:
         request_hook=_redact_url, async_request_hook=_redact_url_async
     )
     RedisInstrumentor().instrument()
+    CeleryInstrumentor().instrument()
+    if settings.OTEL_EXPORTER_OTLP_ENDPOINT:
+        # A span per statement costs on every query: taken only where spans are exported.
+        PsycopgInstrumentor().instrument()
 
 
 def _redact_url(span: Any, request: Any) -> None:

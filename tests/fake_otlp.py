@@ -16,6 +16,8 @@ from werkzeug import Request, Response
 class ReceivedSpan:
     service: str
     trace_id: str
+    span_id: str
+    parent_id: str  # "" for a trace's root
     name: str
     kind: int  # opentelemetry.proto.trace.v1 Span.SpanKind: 2 server, 3 client, 5 consumer
     attributes: dict[str, str]
@@ -49,7 +51,15 @@ class FakeOtlp:
                 for span in scope_spans.spans:
                     attributes = {a.key: str(a.value).strip() for a in span.attributes}
                     received.append(
-                        ReceivedSpan(service, span.trace_id.hex(), span.name, span.kind, attributes)
+                        ReceivedSpan(
+                            service,
+                            span.trace_id.hex(),
+                            span.span_id.hex(),
+                            span.parent_span_id.hex(),
+                            span.name,
+                            span.kind,
+                            attributes,
+                        )
                     )
         with self._lock:
             self._spans.extend(received)

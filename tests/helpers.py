@@ -1,9 +1,14 @@
 """Assertions and clients shared by the tests."""
 
+import os
+import signal
+import subprocess
+import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable
 from decimal import Decimal
+from pathlib import Path
 
 from django.db.models import Sum
 from rest_framework.test import APIClient
@@ -13,6 +18,7 @@ from users.models import Position, User
 
 ERROR_KEYS = {"error_code", "error_message", "error_detail"}
 DEADLINE = 30.0
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def assert_error(resp, status: int, code: int) -> dict:  # type: ignore[no-untyped-def]
@@ -104,3 +110,51 @@ def assert_order_json(body: dict[str, object], **expected: object) -> None:
         assert body[present], present
     for name, value in expected.items():
         assert body[name] == value, (name, body[name], value)
+
+
+class Proc:
+    """A subprocess whose output is collected line by line, for waiting on log lines."""
+
+    def __init__(self, name: str, argv: list[str], env: dict[str, str]) -> None:
+        self.name = name
+        self.lines: list[str] = []
+        self.popen = subprocess.Popen(
+            argv,
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+        )
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.popen.stdout is not None
+        for line in self.popen.stdout:
+            self.lines.append(line.rstrip())
+
+    def wait_for_line(self, text: str, *, timeout: float = DEADLINE, after: int = 0) -> None:
+        def seen() -> bool:
+            if self.popen.poll() is not None and not any(text in ln for ln in self.lines[after:]):
+                raise AssertionError(f"{self.name} exited:\n" + "\n".join(self.lines[-40:]))
+            return any(text in line for line in self.lines[after:])
+
+        wait_until(seen, timeout=timeout, what=f"{self.name} to log {text!r}")
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = DEADLINE) -> int:
+        if self.popen.poll() is None:
+            os.killpg(self.popen.pid, sig)
+        return self.popen.wait(timeout)
+
+    def kill(self) -> None:
+        self.stop(signal.SIGKILL)
+
+
+def database_url() -> str:
+    """The test database's URL, for subprocesses (the test run's own name and port)."""
+    from django.db import connection
+
+    db = connection.settings_dict
+    return f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST']}:{db['PORT']}/{db['NAME']}"

@@ -218,11 +218,11 @@ class Bridge:
                 continue
             headers = {**_headers(msg), "event_id": envelope.event_id}
             # The event's trace (its traceparent header, from the request that wrote it)
-            # goes on through this span to the task: one trace per order, web to worker.
+            # goes on through this span to the task (Celery's instrumentation carries it):
+            # one trace per order, web to worker.
             with tracer.start_as_current_span(
                 f"{topic} process", context=propagate.extract(headers), kind=SpanKind.CONSUMER
             ):
-                propagate.inject(headers)
                 if route.batch is None:
                     send(topic, route.task, route.queue, kwargs, headers)
                     logger.info("%s %s -> %s %s", topic, envelope.event_type, route.task, kwargs)

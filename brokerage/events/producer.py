@@ -14,12 +14,15 @@ from confluent_kafka.admin import AdminClient, NewTopic
 from django.conf import settings
 from django.db import close_old_connections, connection
 from django.utils import timezone
+from opentelemetry import propagate, trace
+from opentelemetry.trace import SpanKind
 
 from brokerage import metrics
 from brokerage.events.envelope import Envelope, dlq_topic, topics
 from brokerage.events.models import OutboxEvent
 
 logger = logging.getLogger(__name__)
+tracer = trace.get_tracer(__name__)
 
 _producer: Producer | None = None
 _producer_stop: threading.Event = threading.Event()
@@ -117,14 +120,23 @@ atexit.register(lambda: close_producer(settings.KAFKA_FLUSH_TIMEOUT_SECONDS))
 
 def produce(producer: Producer, event: OutboxEvent) -> None:
     envelope = Envelope(**event.envelope)
-    producer.produce(
-        event.topic,
-        key=event.key.encode() if event.key else None,
-        value=envelope.to_bytes(),
-        headers=[(name, value.encode()) for name, value in event.headers.items()]
-        + [("event_type", event.event_type.encode())],
-        on_delivery=functools.partial(_on_delivery, producer, str(event.pk)),
-    )
+    # The send continues the trace the row was written in (its stored traceparent), and
+    # the message carries the send's own: the consumer's span follows it.
+    with tracer.start_as_current_span(
+        f"{event.topic} publish", context=propagate.extract(event.headers), kind=SpanKind.PRODUCER
+    ) as span:
+        span.set_attribute("messaging.system", "kafka")
+        span.set_attribute("messaging.message.id", str(event.pk))
+        headers = dict(event.headers)
+        propagate.inject(headers)
+        producer.produce(
+            event.topic,
+            key=event.key.encode() if event.key else None,
+            value=envelope.to_bytes(),
+            headers=[(name, value.encode()) for name, value in headers.items()]
+            + [("event_type", event.event_type.encode())],
+            on_delivery=functools.partial(_on_delivery, producer, str(event.pk)),
+        )
 
 
 # Delivery failures after which the producer is replaced. Its identity is no good with

@@ -8,19 +8,15 @@ see each other's messages.
 """
 
 import os
-import signal
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from typing import TypeVar
 
 import pytest
 from django.conf import settings as django_settings
-from django.db import connection
 from opentelemetry import trace
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk.trace import TracerProvider
@@ -32,49 +28,7 @@ from deploy import servers
 from orders.reconciliation import reconcile
 from tests.fake_otlp import FakeOtlp
 from tests.fake_telegram import FakeTelegram
-from tests.helpers import DEADLINE, wait_until
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-class Proc:
-    """A subprocess whose output is collected line by line, for waiting on log lines."""
-
-    def __init__(self, name: str, argv: list[str], env: dict[str, str]) -> None:
-        self.name = name
-        self.lines: list[str] = []
-        self.popen = subprocess.Popen(
-            argv,
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            start_new_session=True,
-        )
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
-        assert self.popen.stdout is not None
-        for line in self.popen.stdout:
-            self.lines.append(line.rstrip())
-
-    def wait_for_line(self, text: str, *, timeout: float = DEADLINE, after: int = 0) -> None:
-        def seen() -> bool:
-            if self.popen.poll() is not None and not any(text in ln for ln in self.lines[after:]):
-                raise AssertionError(f"{self.name} exited:\n" + "\n".join(self.lines[-40:]))
-            return any(text in line for line in self.lines[after:])
-
-        wait_until(seen, timeout=timeout, what=f"{self.name} to log {text!r}")
-
-    def stop(self, sig: int = signal.SIGTERM, timeout: float = DEADLINE) -> int:
-        if self.popen.poll() is None:
-            os.killpg(self.popen.pid, sig)
-        return self.popen.wait(timeout)
-
-    def kill(self) -> None:
-        self.stop(signal.SIGKILL)
+from tests.helpers import ROOT, Proc, database_url, wait_until
 
 
 @pytest.fixture(scope="session")
@@ -203,14 +157,10 @@ def pipeline_processes(
     fake_otlp: FakeOtlp,
 ) -> Iterator[Pipeline]:
     redis_url = django_settings.REDIS_URL
-    db = connection.settings_dict
-    database_url = (
-        f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
-    )
     env = {
         **os.environ,
         **pipeline_names,
-        "DATABASE_URL": database_url,
+        "DATABASE_URL": database_url(),
         "REDIS_URL": redis_url,
         "CELERY_BROKER_URL": redis_url,
         "CELERY_VISIBILITY_TIMEOUT": "3",

@@ -21,8 +21,7 @@ from brokerage.events.producer import close_producer
 from notifications.models import Notification
 from orders.models import Fill, Order, OrderStatus
 from tests.factories import StockFactory, UserFactory
-from tests.helpers import assert_book_consistent, wait_until
-from tests.pipeline.conftest import Proc
+from tests.helpers import Proc, assert_book_consistent, wait_until
 
 pytestmark = pytest.mark.pipeline
 

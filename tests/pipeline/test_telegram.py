@@ -18,8 +18,8 @@ from notifications.linking import LINKED
 from notifications.models import Notification, NotificationStatus
 from tests.factories import StockFactory, UserFactory
 from tests.fake_telegram import BAD_CHAT, TOO_MANY, FakeTelegram
-from tests.helpers import wait_until
-from tests.pipeline.conftest import Pipeline, Proc
+from tests.helpers import Proc, wait_until
+from tests.pipeline.conftest import Pipeline
 
 pytestmark = pytest.mark.pipeline
 
@@ -184,12 +184,28 @@ def test_one_order_is_one_trace_from_the_request_to_the_telegram_call(
 
     def whole_trace() -> bool:
         spans = fake_otlp.spans(trace_id)
-        services = {span.service for span in spans}
-        telegram = [s for s in spans if s.kind == CLIENT and "sendMessage" in str(s.attributes)]
-        return {"brokerage-tests", "brokerage-bridge", "brokerage-worker"} <= services and bool(
-            telegram
+        ids = {s.span_id for s in spans}
+        roots = [s for s in spans if not s.parent_id]
+        services = ("brokerage-tests", "brokerage-bridge", "brokerage-worker")
+        by_service = {name: {s.name for s in spans if s.service == name} for name in services}
+        worker = by_service["brokerage-worker"]
+        sql = [s for s in spans if s.service in services[1:] and s.attributes.get("db.system")]
+        return (
+            # One tree: a single root (the request) and every other span's parent in it.
+            len(roots) == 1
+            and all(s.parent_id in ids for s in spans if s.parent_id)
+            and any(name.startswith("POST") for name in by_service["brokerage-tests"])
+            # Each event's send to Kafka, from the request and from the worker.
+            and any(name.endswith(" publish") for name in by_service["brokerage-tests"])
+            and any(name.endswith(" publish") for name in worker)
+            # The bridge hands over through Celery's instrumentation; the task runs under it.
+            and any(name.startswith("apply_async/") for name in by_service["brokerage-bridge"])
+            and any(name.startswith("run/") for name in worker)
+            and bool(sql)
+            and any(s.kind == CLIENT and "sendMessage" in str(s.attributes) for s in spans)
         )
 
-    wait_until(whole_trace, timeout=30, what=f"trace {trace_id}: web, bridge, worker, Telegram")
+    what = f"trace {trace_id}: one tree through web, bridge, worker, SQL and Telegram"
+    wait_until(whole_trace, timeout=30, what=what)
     # The Bot API URL holds the token: recorded redacted, never sent to the trace backend.
     assert not any(fake_telegram.token in str(s.attributes) for s in fake_otlp.spans())
