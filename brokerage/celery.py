@@ -1,6 +1,5 @@
 """The Celery app, and the plumbing every app's tasks share: queues, retries, timing."""
 
-import atexit
 import functools
 import logging
 import logging.config
@@ -11,14 +10,16 @@ from enum import StrEnum
 from typing import Any, ParamSpec, TypeVar
 
 from celery import Celery, Task, current_task, signals
+from celery.beat import PersistentScheduler
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, close_old_connections
 from kombu.exceptions import ChannelError
+from opentelemetry import context as otel_context
 from opentelemetry import trace
 
 from brokerage import logs, metrics
-from brokerage.shared.singleton import SingletonLock
+from brokerage.singleton import SingletonLock
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "brokerage.settings.local")
 
@@ -103,7 +104,8 @@ def instrumented(func: Callable[P, R]) -> Callable[P, R]:
         event_id = getattr(request, "event_id", None)
         # The Celery instrumentation's run span, continuing the trace of whoever sent the
         # task (the bridge: the order's trace), is current here; its line carries its id.
-        trace.get_current_span().set_attribute("messaging.message.id", str(event_id))
+        # (It sets messaging.message.id itself, to the task id.)
+        trace.get_current_span().set_attribute("brokerage.event_id", str(event_id))
         started = time.perf_counter()
         outcome = "error"
         order = logs.order_id.set(str(kwargs.get("order_id") or ""))  # one-order tasks
@@ -155,20 +157,39 @@ def _observe_worker(**kwargs: Any) -> None:
 def _one_beat(**kwargs: Any) -> None:
     from brokerage.observability import setup_tracing
 
-    setup_tracing("brokerage-beat")  # its scheduled sends start traces of their own
-    if settings.BEAT_LOCK_TTL_SECONDS:
-        # Exactly one beat per broker namespace schedules: any other waits here, before
-        # its first tick, until the holder's lock expires (it died), and takes over.
-        prefix = app.conf.broker_transport_options.get("global_keyprefix", "")
-        lock = SingletonLock(
-            f"{prefix}beat", url=settings.CELERY_BROKER_URL, ttl=settings.BEAT_LOCK_TTL_SECONDS
-        )
-        lock.hold(on_lost=_stop_beat)
-        atexit.register(lock.release)  # stopped (SIGTERM, Ctrl-C): a standby goes on at once
+    try:
+        if settings.BEAT_LOCK_TTL_SECONDS:
+            # Exactly one beat per broker namespace schedules: any other waits here,
+            # before its first tick, until the holder's lock expires (it died) or is
+            # released (it stopped), and takes over.
+            prefix = app.conf.broker_transport_options.get("global_keyprefix", "")
+            lock = SingletonLock(
+                f"{prefix}beat", url=settings.CELERY_BROKER_URL, ttl=settings.BEAT_LOCK_TTL_SECONDS
+            )
+            lock.hold(on_lost=_stop_beat)
+        setup_tracing("brokerage-beat")  # its scheduled sends start traces of their own
+    except Exception:  # Celery logs a signal handler's error and goes on: without the lock
+        logger.exception("beat could not take its lock")
+        _stop_beat()
 
 
 def _stop_beat() -> None:
     # Another beat may be scheduling now: stop at once, the supervisor starts us again
     # and we stand by. Nothing is lost: the schedule's state is only when to run next.
     logger.critical("beat lock lost; exiting so that one beat schedules")
+    logging.shutdown()
     os._exit(1)
+
+
+class BeatScheduler(PersistentScheduler):
+    """Beat's scheduler (CELERY_BEAT_SCHEDULER): each send starts from an empty trace
+    context. The Celery instrumentation leaves its publish span current when a send fails
+    (it ends it on `after_task_publish`, which a failed send never sends); beat's loop has
+    no span of its own to fall back to, so every later send would join that span."""
+
+    def apply_async(self, *args: Any, **kwargs: Any) -> Any:
+        token = otel_context.attach(otel_context.Context())
+        try:
+            return super().apply_async(*args, **kwargs)
+        finally:
+            otel_context.detach(token)

@@ -2,13 +2,13 @@
 every UI that has one, every secret from .env and none written in the file."""
 
 import re
-from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.helpers import ROOT
+
 COMPOSE = ROOT / "docker-compose.yml"
 if not COMPOSE.exists():  # the test image leaves deployment files out (.dockerignore)
     pytest.skip("no docker-compose.yml in this tree", allow_module_level=True)

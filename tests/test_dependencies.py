@@ -2,11 +2,11 @@
 every locked package carries hashes, and every install goes through a lock."""
 
 import re
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.helpers import ROOT
+
 PIN = re.compile(r"^([A-Za-z0-9_.\-\[\],]+)==(\S+)", re.MULTILINE)
 
 

@@ -4,11 +4,11 @@ a URL that doesn't exist. With no token it is open locally and closed in product
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.helpers import ROOT
+
 TOKEN = "a-metrics-token-0123456789"
 
 

@@ -3,15 +3,14 @@ unit-tested (the rules themselves run under `promtool test rules` in .ci/run).""
 
 import json
 import re
-from pathlib import Path
 
 import yaml
 from django_prometheus.middleware import Metrics
 from prometheus_client import REGISTRY
 
 import brokerage.metrics  # noqa: F401  (registers the brokerage_* metrics)
+from tests.helpers import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 PROMETHEUS = ROOT / "deploy" / "prometheus"
 DASHBOARD = ROOT / "deploy" / "grafana" / "dashboards" / "brokerage.json"
 METRIC = re.compile(r"\b(?:brokerage|django)_[a-z0-9_]+")

@@ -5,13 +5,12 @@ lost or doubled, reconcile clean, one notification per outcome) are its exit cod
 
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.pipeline
+from tests.helpers import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.pipeline
 
 
 @pytest.mark.timeout(900)

@@ -6,9 +6,9 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.helpers import ROOT
+
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
 
 SCRIPT = f"""

@@ -189,6 +189,7 @@ def test_one_order_is_one_trace_from_the_request_to_the_telegram_call(
         services = ("brokerage-tests", "brokerage-bridge", "brokerage-worker")
         by_service = {name: {s.name for s in spans if s.service == name} for name in services}
         worker = by_service["brokerage-worker"]
+        with_event_id = [s for s in spans if "brokerage.event_id" in s.attributes]
         sql = [s for s in spans if s.service in services[1:] and s.attributes.get("db.system")]
         return (
             # One tree: a single root (the request) and every other span's parent in it.
@@ -200,7 +201,7 @@ def test_one_order_is_one_trace_from_the_request_to_the_telegram_call(
             and any(name.endswith(" publish") for name in worker)
             # The bridge hands over through Celery's instrumentation; the task runs under it.
             and any(name.startswith("apply_async/") for name in by_service["brokerage-bridge"])
-            and any(name.startswith("run/") for name in worker)
+            and any(run.name.startswith("run/") for run in with_event_id)
             and bool(sql)
             and any(s.kind == CLIENT and "sendMessage" in str(s.attributes) for s in spans)
         )
