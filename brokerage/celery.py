@@ -19,7 +19,7 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace
 
 from brokerage import logs, metrics
-from brokerage.singleton import SingletonLock
+from brokerage.singleton import hold_for_life
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "brokerage.settings.local")
 
@@ -157,28 +157,18 @@ def _observe_worker(**kwargs: Any) -> None:
 def _one_beat(**kwargs: Any) -> None:
     from brokerage.observability import setup_tracing
 
-    try:
-        if settings.BEAT_LOCK_TTL_SECONDS:
-            # Exactly one beat per broker namespace schedules: any other waits here,
-            # before its first tick, until the holder's lock expires (it died) or is
-            # released (it stopped), and takes over.
-            prefix = app.conf.broker_transport_options.get("global_keyprefix", "")
-            lock = SingletonLock(
-                f"{prefix}beat", url=settings.CELERY_BROKER_URL, ttl=settings.BEAT_LOCK_TTL_SECONDS
-            )
-            lock.hold(on_lost=_stop_beat)
-        setup_tracing("brokerage-beat")  # its scheduled sends start traces of their own
-    except Exception:  # Celery logs a signal handler's error and goes on: without the lock
-        logger.exception("beat could not take its lock")
-        _stop_beat()
-
-
-def _stop_beat() -> None:
-    # Another beat may be scheduling now: stop at once, the supervisor starts us again
-    # and we stand by. Nothing is lost: the schedule's state is only when to run next.
-    logger.critical("beat lock lost; exiting so that one beat schedules")
-    logging.shutdown()
-    os._exit(1)
+    if settings.SINGLETON_LOCK_TTL_SECONDS:
+        # Exactly one beat per broker namespace schedules: any other waits here, before
+        # its first tick, until the holder's lock expires (it died) or is released (it
+        # stopped), and takes over.
+        prefix = app.conf.broker_transport_options.get("global_keyprefix", "")
+        hold_for_life(
+            f"{prefix}beat",
+            url=settings.CELERY_BROKER_URL,
+            ttl=settings.SINGLETON_LOCK_TTL_SECONDS,
+            what="beat",
+        )
+    setup_tracing("brokerage-beat")  # its scheduled sends start traces of their own
 
 
 class BeatScheduler(PersistentScheduler):

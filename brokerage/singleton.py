@@ -1,9 +1,10 @@
 """One holder at a time across the whole deployment: a Redis key with a time to live,
 renewed by its holder while it lives.
 
-Beat takes it before it schedules anything, so a second beat (a scaled service, a stray
+Beat takes one before it schedules anything, so a second beat (a scaled service, a stray
 `celery beat`) stands by instead of running every schedule twice, and takes over within
-the time to live when the first one dies (at once when it was stopped).
+the time to live when the first one dies (at once when it was stopped); the Telegram bot
+takes one per bot token (Telegram answers a second poller with Conflict).
 
 The holder counts its lease from when it asked for it, not from the answer, and gives up
 a margin before the lease can have expired on the server if no renewal got through: it
@@ -137,3 +138,21 @@ class SingletonLock:
         finally:  # whatever ended the loop (a bug included), the holder must know
             if not self._stopped.is_set():
                 on_lost()
+
+
+def hold_for_life(name: str, *, url: str, ttl: float, what: str) -> None:
+    """Block until `name` is ours and keep it while the process lives. The process exits
+    if the lock is lost or cannot be taken at all: another may be doing its work."""
+    try:
+        SingletonLock(name, url=url, ttl=ttl).hold(on_lost=lambda: _exit(f"{what} lock lost"))
+    except Exception:  # a bad URL or setting: never go on unlocked
+        logger.exception("%s could not take its lock", what)
+        _exit(f"{what} could not take its lock")
+
+
+def _exit(reason: str) -> None:
+    # At once, from whatever thread: the supervisor starts the process again and it
+    # stands by. logging.shutdown() first, so the reason is written.
+    logger.critical("%s; exiting so that one holder works", reason)
+    logging.shutdown()
+    os._exit(1)

@@ -110,7 +110,7 @@ def test_a_second_beat_stands_by_and_takes_over_when_the_first_dies(tmp_path: Pa
     def beat(name: str, ttl: float) -> Proc:
         schedule = str(tmp_path / f"{name}-schedule")
         argv = [sys.executable, "-m", "celery", "-A", "brokerage", "beat", "-s", schedule]
-        started.append(Proc(name, argv, {**env, "BEAT_LOCK_TTL_SECONDS": str(ttl)}))
+        started.append(Proc(name, argv, {**env, "SINGLETON_LOCK_TTL_SECONDS": str(ttl)}))
         return started[-1]
 
     taken = lock(f"{prefix}beat")

@@ -323,9 +323,9 @@ TASK_TIME_LIMITS = {
     "notifications": _time_limits("NOTIFICATIONS_TASK_TIME_LIMITS", "300,360"),
 }
 CELERY_TASK_ANNOTATIONS = ["brokerage.celery.QueueTimeLimits"]
-# Beat holds a Redis lock with this time to live (0: none; else at least 1 s); a second
-# beat stands by and takes over within it after the first dies.
-BEAT_LOCK_TTL_SECONDS = env.float("BEAT_LOCK_TTL_SECONDS", default=15)
+# Beat, and the bot per token, hold a Redis lock with this time to live (0: none; else at
+# least 1 s); a second one stands by and takes over within it after the first dies.
+SINGLETON_LOCK_TTL_SECONDS = env.float("SINGLETON_LOCK_TTL_SECONDS", default=15)
 CELERY_BEAT_SCHEDULER = "brokerage.celery:BeatScheduler"
 # Where beat keeps when each schedule last ran: one file per beat (a standby has it open).
 CELERY_BEAT_SCHEDULE_FILENAME = env.str(

@@ -168,6 +168,40 @@ def test_a_customer_links_their_chat_through_the_bot_process(pipeline, fake_tele
         bot.stop()
 
 
+def test_a_second_bot_stands_by_and_takes_over_when_the_first_dies(
+    pipeline, fake_telegram, client_for
+):  # type: ignore[no-untyped-def]
+    """Two pollers of one token would fight (Telegram: Conflict); the second waits."""
+    env = {**pipeline.env, "SINGLETON_LOCK_TTL_SECONDS": "1"}
+    argv = [sys.executable, "manage.py", "run_telegram_bot"]
+    first = Proc("bot-1", argv, env)
+    second = None
+    try:
+        first.wait_for_line("took brokerage:singleton:bot:")
+        second = Proc("bot-2", argv, env)
+        second.wait_for_line("standing by")
+        first.kill()  # SIGKILL: its lock expires
+        second.wait_for_line("took brokerage:singleton:bot:")
+        assert not [
+            line
+            for line in second.lines + first.lines
+            if pipeline.env["TELEGRAM_BOT_TOKEN"] in line
+        ]
+
+        user = UserFactory()
+        chat = random.randint(10**8, 10**9)
+        code = client_for(user).post(f"/api/v1/users/{user.pk}/telegram-link").json()["code"]
+        fake_telegram.message_from(chat, f"/start {code}")
+        wait_until(
+            lambda: [form["text"] for _, form in fake_telegram.calls(str(chat))] == [LINKED],
+            what="the second bot's answer",
+        )
+    finally:
+        for bot in (first, second):
+            if bot is not None and bot.popen.poll() is None:
+                bot.stop()
+
+
 CLIENT = 3  # opentelemetry.proto Span.SpanKind.SPAN_KIND_CLIENT
 
 

@@ -1,6 +1,9 @@
 """`manage.py run_telegram_bot`: the bot's side of Telegram linking (long polling)."""
 
+import hashlib
 import logging
+import signal
+import sys
 import threading
 import time
 from typing import Any
@@ -10,6 +13,7 @@ from django.core.management.base import BaseCommand, CommandError
 from telegram.error import TelegramError
 
 from brokerage.redaction import redact
+from brokerage.singleton import hold_for_life
 from notifications import linking, telegram_client
 
 logger = logging.getLogger(__name__)
@@ -36,6 +40,17 @@ class Command(BaseCommand):
             if not once:  # a service that stays up, so supervisors don't restart it
                 threading.Event().wait()
             return
+        if not once and settings.SINGLETON_LOCK_TTL_SECONDS:
+            # One poller per token (Telegram answers a second with Conflict): another bot
+            # stands by here. SIGTERM exits through atexit, which hands the lock over.
+            signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+            digest = hashlib.sha256(token.encode()).hexdigest()[:16]  # not the token itself
+            hold_for_life(
+                f"bot:{digest}",
+                url=settings.REDIS_URL,
+                ttl=settings.SINGLETON_LOCK_TTL_SECONDS,
+                what="bot",
+            )
         offset: int | None = None
         while True:
             try:
