@@ -6,6 +6,9 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
+
+import pytest
 
 from tests.helpers import ROOT
 
@@ -61,3 +64,28 @@ def test_a_request_through_the_wsgi_entry_point_gets_a_server_span_in_the_caller
     server = [span for span in result["spans"] if span["kind"] == "SERVER"]
     assert len(server) == 1, result["spans"]
     assert server[0]["trace_id"] == TRACE_ID  # the caller's traceparent was continued
+
+
+def test_beat_sends_each_task_from_an_empty_trace_context(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After a failed send the Celery instrumentation leaves its publish span current;
+    beat's scheduler must not send the next task inside it."""
+    from celery import beat
+    from opentelemetry import trace
+    from opentelemetry.sdk.trace import TracerProvider
+
+    from brokerage.celery import BeatScheduler, app
+
+    contexts: list[trace.SpanContext] = []
+    monkeypatch.setattr(
+        beat.Scheduler,
+        "apply_async",
+        lambda self, *args, **kwargs: contexts.append(trace.get_current_span().get_span_context()),
+    )
+    scheduler = BeatScheduler(app, schedule_filename=str(tmp_path / "schedule"), lazy=True)
+    with TracerProvider().get_tracer(__name__).start_as_current_span("left current") as leaked:
+        scheduler.apply_async(object())
+        assert trace.get_current_span() is leaked  # and the caller's context is back
+    assert len(contexts) == 1
+    assert not contexts[0].is_valid  # sent from an empty context
