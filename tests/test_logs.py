@@ -10,6 +10,7 @@ from opentelemetry.sdk.trace import TracerProvider
 
 from brokerage import logs
 from tests.factories import UserFactory
+from tests.helpers import wait_until
 
 pytestmark = pytest.mark.django_db
 
@@ -93,3 +94,20 @@ def test_json_tracebacks_are_redacted_too():
 
     assert "RuntimeError" in line
     assert secret not in line
+
+
+def test_the_kafka_clients_own_lines_go_through_python_logging(caplog, settings):  # type: ignore[no-untyped-def]
+    from confluent_kafka import Producer
+
+    from brokerage.events.producer import kafka_config
+
+    settings.KAFKA_BOOTSTRAP_SERVERS = "127.0.0.1:1"  # nothing listens: librdkafka says so
+    producer = Producer(kafka_config())
+
+    def logged() -> bool:
+        producer.poll(0.1)  # the client's lines are served by its poll
+        return any(record.name == "librdkafka" for record in caplog.records)
+
+    with caplog.at_level(logging.INFO, logger="librdkafka"):
+        wait_until(logged, timeout=10, what="a librdkafka line in Python logging")
+    assert any("127.0.0.1:1" in record.getMessage() for record in caplog.records)

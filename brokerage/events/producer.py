@@ -22,6 +22,7 @@ from brokerage.events.envelope import Envelope, dlq_topic, topics
 from brokerage.events.models import OutboxEvent
 
 logger = logging.getLogger(__name__)
+LIBRDKAFKA_LOGGER = logging.getLogger("librdkafka")
 tracer = trace.get_tracer(__name__)
 
 _producer: Producer | None = None
@@ -32,7 +33,10 @@ _delivered: list[str] = []
 
 
 def kafka_config() -> dict[str, Any]:
-    return {"bootstrap.servers": settings.KAFKA_BOOTSTRAP_SERVERS}
+    # librdkafka's own lines (broker down, reconnects) go through Python logging, served
+    # by the client's poll: formatted, redacted and with context like every other line,
+    # not raw text on stderr in the middle of the JSON logs.
+    return {"bootstrap.servers": settings.KAFKA_BOOTSTRAP_SERVERS, "logger": LIBRDKAFKA_LOGGER}
 
 
 def get_producer() -> Producer:
