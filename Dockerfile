@@ -70,10 +70,12 @@ EXPOSE 8000
 # granian (Rust HTTP, WSGI): measured by `make bench` against gunicorn gthread with the
 # same processes and threads, it served more requests per CPU second. Configured from
 # the environment (GRANIAN_*, overridable per deployment): processes and threads, a
-# worker that dies is respawned, and on SIGTERM workers get 25 s to finish their
-# requests, inside compose's 30 s stop grace for web.
+# worker that dies is respawned, on SIGTERM workers get 25 s to finish their requests,
+# inside compose's 30 s stop grace for web, and granian's own lines (access log
+# included) are JSON like the application's.
 ENV GRANIAN_WORKERS=4 \
     GRANIAN_BLOCKING_THREADS=4 \
     GRANIAN_RESPAWN_FAILED_WORKERS=true \
-    GRANIAN_WORKERS_KILL_TIMEOUT=25
+    GRANIAN_WORKERS_KILL_TIMEOUT=25 \
+    GRANIAN_LOG_CONFIG=/app/deploy/granian-logging.json
 CMD ["granian", "--interface", "wsgi", "--host", "0.0.0.0", "--port", "8000", "--access-log", "brokerage.wsgi:application"]
