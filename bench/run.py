@@ -336,7 +336,7 @@ def main() -> None:
 
     from orders.services import submit_order
     from stocks.models import Stock
-    from users.services import create_user
+    from users.services import create_token, create_user
 
     out = ROOT / "bench" / "results"
     out.mkdir(exist_ok=True)
@@ -408,7 +408,7 @@ def main() -> None:
         wait_ready(f"http://127.0.0.1:{args.port}/api/ready")
         symbols = list(Stock.objects.values_list("symbol", flat=True))
         customers = [create_user(email=f"bench{i}@example.com") for i in range(args.users)]
-        tokens = [customer.auth_token.key for customer in customers]
+        tokens = [create_token(user=customer, name="bench").key for customer in customers]
         connection.close()
         if "accept" in wanted:  # first: the bridge is not running yet
             started = timezone.now()
@@ -425,11 +425,12 @@ def main() -> None:
                 )
         if "jmx" in wanted:
             account = create_user(email="jmx@example.com")
+            jmx_key = create_token(user=account, name="bench").key
             started = timezone.now()
             connection.close()
-            plan = load.jmx(account.auth_token.key, str(account.pk), loops=args.jmx_loops)
+            plan = load.jmx(jmx_key, str(account.pk), loops=args.jmx_loops)
             report[f"jmx_5x{args.jmx_loops}"] = hit(plan, 5, seconds=float("inf"))
-            plan = load.jmx(account.auth_token.key, str(account.pk), loops=None)
+            plan = load.jmx(jmx_key, str(account.pk), loops=None)
             report[f"jmx_{args.jmx_users}_users"] = hit(plan, args.jmx_users)
             report["jmx_pipeline"] = drain(since=started)
         if "both" in wanted:
@@ -448,7 +449,7 @@ def main() -> None:
                 quantity=Decimal(1),
                 limit_price=Decimal("0.01"),  # rests: never marketable
             )
-            plan = load.account_reads(account.auth_token.key, str(account.pk))
+            plan = load.account_reads(create_token(user=account, name="bench").key, str(account.pk))
             p99 = {}
             for total in GROWTH:
                 grow_history(str(account.pk), total)

@@ -545,7 +545,7 @@ def set_up(customers: int, chat_base: int) -> tuple[list[str], str]:
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # the fake Bot API's requests
     from stocks.services import create_stock
     from users.models import User
-    from users.services import create_user
+    from users.services import create_token, create_user
 
     for symbol, price in SYMBOLS.items():
         create_stock(symbol=symbol, name=f"Soak {symbol}", price=price, amount=D("1000000"))
@@ -553,9 +553,9 @@ def set_up(customers: int, chat_base: int) -> tuple[list[str], str]:
     for n in range(customers):
         user = create_user(email=f"soak{n}@example.com", name="Soak", surname=str(n))
         User.objects.filter(pk=user.pk).update(telegram_chat_id=str(chat_base + n))
-        tokens.append(user.auth_token.key)
+        tokens.append(create_token(user=user, name="soak").key)
     staff = create_user(email="soak-staff@example.com", is_staff=True, balance=D("0"))
-    return tokens, staff.auth_token.key
+    return tokens, create_token(user=staff, name="soak").key
 
 
 def main() -> int:

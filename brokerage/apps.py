@@ -9,7 +9,6 @@ class BrokerageConfig(AppConfig):
 
     def ready(self) -> None:
         from brokerage import logs
-        from brokerage.api import authentication  # noqa: F401 (connects token revocation)
 
         # Every Django process (web, workers, bridge, commands): no secret in any record,
         # the request, user, order and trace on every one.

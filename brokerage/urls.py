@@ -13,7 +13,13 @@ from notifications.views import NotificationViewSet, TelegramLinkView
 from orders.models import OrderSide
 from orders.views import AccountViewSet, LegacyCancelView, LegacyOrderView, OrderViewSet
 from stocks.views import StockViewSet
-from users.views import ActivityViewSet, LogoutView, PositionViewSet, TokenView
+from users.views import (
+    ActivityViewSet,
+    ApiTokenViewSet,
+    LogoutView,
+    PositionViewSet,
+    TokenView,
+)
 
 router = DefaultRouter()
 router.trailing_slash = "/?"  # the contract has no slash; a trailing one still works
@@ -23,6 +29,7 @@ router.register("orders", OrderViewSet, basename="order")
 router.register("positions", PositionViewSet, basename="position")
 router.register("notifications", NotificationViewSet, basename="notification")
 router.register("activities", ActivityViewSet, basename="activity")
+router.register("tokens", ApiTokenViewSet, basename="token")
 
 api_v1 = [
     path("orders:buy", LegacyOrderView.as_view(side=OrderSide.BUY), name="legacy-buy"),

@@ -2,7 +2,6 @@ from decimal import Decimal
 
 import factory
 from factory.django import DjangoModelFactory
-from rest_framework.authtoken.models import Token
 
 from brokerage.ledger.models import EntryKind, LedgerEntry
 from orders.models import Order, OrderSide, OrderStatus, OrderType
@@ -32,11 +31,6 @@ class UserFactory(DjangoModelFactory[User]):
     surname = factory.Sequence(lambda n: f"User{n}")
     cash = Decimal("10000.0000")
     password = factory.django.Password("password123")
-
-    @factory.post_generation
-    def token(self, create: bool, extracted: object, **kwargs: object) -> None:
-        if create:
-            Token.objects.create(user=self)
 
     @factory.post_generation
     def opening(self, create: bool, extracted: object, **kwargs: object) -> None:

@@ -15,6 +15,7 @@ from rest_framework.test import APIClient
 
 from orders.models import Fill, Order
 from users.models import Position, User
+from users.services import create_token
 
 ERROR_KEYS = {"error_code", "error_message", "error_detail"}
 DEADLINE = 30.0
@@ -34,10 +35,15 @@ def assert_error(resp, status: int, code: int) -> dict:  # type: ignore[no-untyp
     return body
 
 
+def token_key(user: User, name: str = "test") -> str:
+    """The key of a new API token of the user's (only its hash is stored: keep it)."""
+    return create_token(user=user, name=name).key
+
+
 def token_client(user: User) -> APIClient:
-    """A fresh client that authenticates with the user's real token."""
+    """A fresh client that authenticates with a real token of the user's, newly issued."""
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {user.auth_token.key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token_key(user)}")
     return client
 
 

@@ -59,7 +59,7 @@ def test_staff_add_a_user_with_a_password(admin_client):
     assert resp.status_code == 302, resp.content.decode()[:2000]
     created = User.objects.get(email="new@example.com")
     assert created.check_password("s3cret-pass-1")
-    assert created.auth_token.key  # opened like a sign-up: token, cash, starter positions
+    assert not created.api_tokens.exists()  # no key anyone could see; cash as a sign-up
     assert created.cash == Decimal("37000")
 
 

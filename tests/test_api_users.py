@@ -11,6 +11,7 @@ from rest_framework.test import APIClient
 from orders.models import OrderStatus
 from tests.factories import OrderFactory, PositionFactory, StockFactory, UserFactory
 from tests.helpers import assert_error, assert_order_json
+from users.authentication import digest_of
 from users.models import Position, User
 
 pytestmark = pytest.mark.django_db
@@ -34,7 +35,8 @@ def test_signup_returns_201_with_a_working_token(api_client):
     assert body["name"] == "Ada"
     assert body["surname"] == "Lovelace"
     assert body["email"] == "ada@example.com"
-    assert body["token"] == user.auth_token.key
+    (token,) = user.api_tokens.all()  # stored as its hash only
+    assert token.digest == digest_of(body["token"]) != body["token"]
     assert body["is_staff"] is False
 
     fresh = APIClient()
@@ -306,8 +308,8 @@ def test_user_detail_query_count_is_flat(client_for, user, acme, django_assert_m
     OrderFactory.create_batch(10, user=user, stock=acme)
     api = client_for(user)
 
-    # token+user, user, positions+stock, orders+stock
-    with django_assert_max_num_queries(4):
+    # token+user, its last use (once a minute), user, positions+stock, orders+stock
+    with django_assert_max_num_queries(5):
         resp = api.get(f"/api/v1/users/{user.pk}")
     assert resp.status_code == 200
     assert len(resp.json()["positions"]) == 5
@@ -444,7 +446,8 @@ def test_positions_query_count_is_flat(client_for, user, django_assert_max_num_q
         PositionFactory(user=user)
     api = client_for(user)
 
-    with django_assert_max_num_queries(2):  # token+user, positions+stock
+    # token+user, its last use (once a minute), positions+stock
+    with django_assert_max_num_queries(3):
         resp = api.get("/api/v1/positions")
     assert len(resp.json()["results"]) == 15
 
@@ -463,7 +466,6 @@ def test_user_list_is_paged_all_for_staff_and_only_self_for_customers(client_for
 
 
 def test_accounts_are_rendered_by_hand_exactly_as_drf_would(user, acme):
-    from rest_framework.authtoken.models import Token
     from rest_framework.serializers import ModelSerializer
 
     from orders.selectors import latest_orders
@@ -485,7 +487,6 @@ def test_accounts_are_rendered_by_hand_exactly_as_drf_would(user, acme):
         realized_pnl=Decimal("-3.2"),
     )
     OrderFactory(user=user, stock=acme, filled_at=timezone.now())
-    Token.objects.get_or_create(user=user)
     detail = get_user_detail(actor=user, user_id=user.pk)
     detail.latest_orders = latest_orders(user_id=user.pk)
 
@@ -496,7 +497,7 @@ def test_accounts_are_rendered_by_hand_exactly_as_drf_would(user, acme):
         AccountDetailSerializer,
     )
     for serializer in serializers:
-        rendered = serializer(detail)
+        rendered = serializer(detail, context={"token": "0123456789abcdef0123456789abcdef01234567"})
         assert rendered.data == ModelSerializer.to_representation(rendered, detail)
     (position,) = detail.position_list
     rendered = PositionOutputSerializer(position)

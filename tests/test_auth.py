@@ -1,4 +1,5 @@
-"""API tokens: log in, log out, lifetime, and revocation that takes effect at once.
+"""API tokens: log in, log out, lifetime, and revocation that takes effect at once
+(hashing, the owner's list and the migration: test_tokens.py).
 
 Token memory is on (AUTH_TOKEN_CACHE_SECONDS=60) in these tests unless a test says
 otherwise: whatever revokes a token must reach the remembered copy too.
@@ -10,11 +11,12 @@ import pytest
 import redis
 from django.conf import settings as django_settings
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
 
-from brokerage.api import authentication
 from tests.factories import UserFactory
 from tests.helpers import assert_error, token_client, wait_until
+from users import authentication
+from users.models import ApiToken
 
 pytestmark = pytest.mark.django_db
 
@@ -41,11 +43,41 @@ def works(api) -> bool:  # type: ignore[no-untyped-def]
 # --- log in / log out -----------------------------------------------------------------
 
 
-def test_log_in_returns_the_accounts_token(api_client, user):
-    resp = log_in(api_client, user.email.upper())
+def test_log_in_issues_a_new_token_each_time(api_client, user):
+    first = log_in(api_client, user.email.upper())
+    second = log_in(api_client, user.email)
 
-    assert resp.status_code == 200, resp.json()
-    assert resp.json() == {"token": user.auth_token.key, "expires_at": None}
+    assert first.status_code == second.status_code == 200, first.json()
+    for body in (first.json(), second.json()):
+        assert set(body) == {"id", "name", "token", "expires_at"}
+        assert body["expires_at"] is None  # AUTH_TOKEN_TTL is off here
+    assert first.json()["token"] != second.json()["token"]
+    assert first.json()["id"] != second.json()["id"]
+    for body in (first.json(), second.json()):  # both work: one per client or device
+        api = APIClient()
+        api.credentials(HTTP_AUTHORIZATION=f"Token {body['token']}")
+        assert works(api)
+
+
+def test_log_in_names_the_token_for_its_client(api_client, user):
+    resp = api_client.post(
+        "/api/v1/auth/token",
+        {"email": user.email, "password": PASSWORD, "name": "trading desk laptop"},
+        format="json",
+    )
+
+    assert resp.json()["name"] == "trading desk laptop"
+    assert ApiToken.objects.get(pk=resp.json()["id"]).name == "trading desk laptop"
+
+
+@pytest.mark.parametrize("name", ["x" * 101, "nul\x00byte"])
+def test_a_bad_token_name_is_a_400(api_client, user, name):
+    body = {"email": user.email, "password": PASSWORD, "name": name}
+    resp = api_client.post("/api/v1/auth/token", body, format="json")
+
+    body = assert_error(resp, 400, 1000)
+    assert [item["field"] for item in body["error_detail"]] == ["name"]
+    assert not ApiToken.objects.exists()
 
 
 @pytest.mark.parametrize(
@@ -71,13 +103,15 @@ def test_log_in_needs_both_fields(api_client):
 
 
 def test_log_out_ends_the_token_at_once(user):
-    api = token_client(user)
+    api, other_device = token_client(user), token_client(user)
     assert works(api)
+    assert works(other_device)
 
     assert api.post("/api/v1/auth/logout").status_code == 204
 
     assert not works(api)
-    assert not Token.objects.filter(user=user).exists()
+    assert works(other_device)  # only the caller's token
+    assert ApiToken.objects.filter(user=user).count() == 1
 
 
 def test_log_out_needs_a_caller(api_client):
@@ -87,11 +121,11 @@ def test_log_out_needs_a_caller(api_client):
 # --- revocation -----------------------------------------------------------------------
 
 
-def test_a_token_revoked_in_the_admin_is_refused_at_once(user):
+def test_a_deleted_token_is_refused_at_once(user):
     api = token_client(user)
     assert works(api)
 
-    Token.objects.get(user=user).delete()
+    ApiToken.objects.get(user=user).delete()
 
     assert not works(api)
 
@@ -117,14 +151,17 @@ def test_demotion_takes_effect_at_once(staff):
     assert [u["id"] for u in api.get("/api/v1/users").json()["results"]] == [str(staff.pk)]
 
 
-def test_a_password_change_revokes_the_token(api_client, user):
-    api = token_client(user)
+def test_a_password_change_revokes_every_token(api_client, user):
+    api, other_device = token_client(user), token_client(user)
     assert works(api)
+    assert works(other_device)
 
     user.set_password("a-new-password-1")
     user.save()
 
     assert not works(api)
+    assert not works(other_device)
+    assert not ApiToken.objects.filter(user=user).exists()
     resp = log_in(api_client, user.email, "a-new-password-1")
     assert resp.status_code == 200
     api.credentials(HTTP_AUTHORIZATION=f"Token {resp.json()['token']}")
@@ -147,7 +184,7 @@ def test_a_revocation_announced_by_another_process_is_honoured(user):
     assert works(api)
     assert authentication._tokens.listening.wait(5), "the token listener did not subscribe"
     assert works(api)  # remembered (subscribing forgot what was kept before)
-    Token.objects.filter(user=user).update(key="f" * 40)  # no signal in this process
+    ApiToken.objects.filter(user=user).update(digest="f" * 64)  # no signal in this process
     assert works(api)  # still remembered
 
     client = redis.Redis.from_url(django_settings.REDIS_URL)
@@ -161,10 +198,15 @@ def test_a_revocation_announced_by_another_process_is_honoured(user):
 
 def test_tokens_expire_after_auth_token_ttl(api_client, user, settings):
     settings.AUTH_TOKEN_TTL = 3600
-    api = token_client(user)
+    issued = log_in(api_client, user.email).json()
+    token = ApiToken.objects.get(pk=issued["id"])
+    assert token.expires_at == token.created_at + timedelta(hours=1)
+    assert issued["expires_at"] is not None
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Token {issued['token']}")
     assert works(api)
 
-    Token.objects.filter(user=user).update(created=timezone.now() - timedelta(hours=2))
+    ApiToken.objects.filter(pk=token.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
     authentication.forget_all()
 
     resp = api.get("/api/v1/positions")
@@ -172,10 +214,22 @@ def test_tokens_expire_after_auth_token_ttl(api_client, user, settings):
     assert "expired" in resp.json()["error_message"]
 
     fresh = log_in(api_client, user.email).json()
-    assert fresh["token"] != user.auth_token.key
-    assert fresh["expires_at"] is not None
+    assert fresh["token"] != issued["token"]
     api.credentials(HTTP_AUTHORIZATION=f"Token {fresh['token']}")
     assert works(api)
+
+
+def test_a_remembered_token_is_refused_once_it_expires(api_client, user, settings, monkeypatch):
+    settings.AUTH_TOKEN_TTL = 60
+    issued = log_in(api_client, user.email).json()
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Token {issued['token']}")
+    assert works(api)  # now remembered for AUTH_TOKEN_CACHE_SECONDS (60)
+
+    later = timezone.now() + timedelta(seconds=61)
+    monkeypatch.setattr("users.authentication.timezone.now", lambda: later)
+
+    assert_error(api.get("/api/v1/positions"), 401, 1200)
 
 
 # --- login throttling -----------------------------------------------------------------

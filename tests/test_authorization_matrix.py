@@ -16,6 +16,7 @@ from rest_framework.test import APIClient
 
 from tests.factories import UserFactory
 from tests.helpers import token_client
+from users.services import create_token
 
 pytestmark = pytest.mark.django_db
 
@@ -72,6 +73,8 @@ MATRIX: dict[tuple[str, str], tuple[Any, ...] | int] = {
     ("position-list", "get"): (401, 200, 200, 200),
     ("notification-list", "get"): (401, 200, 200, 200),
     ("activity-list", "get"): (401, 200, 200, 200),
+    ("token-list", "get"): (401, 200, 200, 200),
+    ("token-detail", "delete"): (401, 204, 404, 404),  # the owner's alone, staff or not
 }
 # Django's own admin (everything under /admin/ but its login form) is Django's
 # staff_member_required; one row says it holds.
@@ -126,7 +129,14 @@ def world(acme):  # type: ignore[no-untyped-def]
         format="json",
     )
     assert resp.status_code == 202, resp.json()
-    return {"owner": owner, "other": other, "staff": staff, "order": resp.json()["id"]}
+    token = create_token(user=owner, name="phone").token
+    return {
+        "owner": owner,
+        "other": other,
+        "staff": staff,
+        "order": resp.json()["id"],
+        "token": token.pk,
+    }
 
 
 def client(role: str, world: dict[str, Any]) -> APIClient:
@@ -158,6 +168,8 @@ def request(route: str, method: str, world: dict[str, Any]) -> Callable[[APIClie
         "position-list": "/api/v1/positions",
         "notification-list": "/api/v1/notifications",
         "activity-list": "/api/v1/activities",
+        "token-list": "/api/v1/tokens",
+        "token-detail": f"/api/v1/tokens/{world['token']}",
         "api-root": "/api/v1/",
         "auth-token": "/api/v1/auth/token",
         "auth-logout": "/api/v1/auth/logout",

@@ -7,13 +7,13 @@ import redis
 from django.conf import settings
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from rest_framework.authtoken.models import Token
 
-from brokerage.api import authentication
 from stocks import quotes
 from stocks.models import Stock
 from tests.factories import StockFactory
 from tests.helpers import wait_until
+from users import authentication
+from users.models import ApiToken
 
 
 def redis_client() -> redis.Redis:
@@ -31,7 +31,7 @@ def test_a_remembered_token_saves_its_query(client_for, user, acme, settings):
     with CaptureQueriesContext(connection) as queries:
         assert api.get("/api/v1/positions").status_code == 200
 
-    assert not any("authtoken_token" in q["sql"] for q in queries.captured_queries)
+    assert not any("users_apitoken" in q["sql"] for q in queries.captured_queries)
 
 
 def test_without_memory_a_deleted_token_is_refused_at_once(client_for, user, settings):
@@ -39,7 +39,7 @@ def test_without_memory_a_deleted_token_is_refused_at_once(client_for, user, set
     api = client_for(user)
     assert api.get("/api/v1/positions").status_code == 200
 
-    user.auth_token.delete()
+    ApiToken.objects.get(user=user).delete()
 
     resp = api.get("/api/v1/positions")
     assert resp.status_code == 401
@@ -51,7 +51,7 @@ def test_a_remembered_token_expires_from_memory(client_for, user, settings, monk
     authentication.forget_all()
     api = client_for(user)
     assert api.get("/api/v1/positions").status_code == 200
-    Token.objects.filter(user=user).update(key="0" * 40)  # no signal: only time can tell
+    ApiToken.objects.filter(user=user).update(digest="0" * 64)  # no signal: only time can tell
     assert api.get("/api/v1/positions").status_code == 200  # remembered for 10 s
 
     clock = time.monotonic() + 11

@@ -10,7 +10,7 @@ from opentelemetry.sdk.trace import TracerProvider
 
 from brokerage import logs
 from tests.factories import UserFactory
-from tests.helpers import wait_until
+from tests.helpers import token_key, wait_until
 
 pytestmark = pytest.mark.django_db
 
@@ -20,7 +20,7 @@ def test_the_callers_request_id_is_echoed_and_on_the_requests_log_lines(client, 
     missing = uuid.uuid4()
     response = client.get(
         f"/api/v1/orders/{missing}",
-        HTTP_AUTHORIZATION=f"Token {customer.auth_token.key}",
+        HTTP_AUTHORIZATION=f"Token {token_key(customer)}",
         HTTP_X_REQUEST_ID="trade-desk-42",
     )
 

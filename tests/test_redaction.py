@@ -1,18 +1,21 @@
 """Secrets never reach a log record, whichever logger emits it (brokerage.redaction)."""
 
 import logging
+import re
 from io import StringIO
 
 import pytest
 from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from rest_framework.authtoken.models import Token
 
 from notifications.models import Notification
 from notifications.services import deliver_notification
 from tests.factories import UserFactory
 from tests.fake_telegram import TOKEN, FakeTelegram
+from tests.helpers import token_key
+from users.authentication import digest_of
+from users.models import ApiToken
 
 pytestmark = pytest.mark.django_db
 
@@ -45,7 +48,7 @@ def test_a_telegram_send_leaves_no_token_in_any_log_record(settings, caplog):
 
 def test_an_authenticated_request_leaves_no_token_in_any_log_record(caplog, api_client):
     user = UserFactory()
-    key = Token.objects.get(user=user).key
+    key = token_key(user)
     caplog.set_level(logging.DEBUG)
     # An operator debugging SQL: the token lookup's query names the key.
     caplog.set_level(logging.DEBUG, logger="django.db.backends")
@@ -57,7 +60,7 @@ def test_an_authenticated_request_leaves_no_token_in_any_log_record(caplog, api_
         api_client.credentials(HTTP_AUTHORIZATION=f"Token {wrong}")
         assert api_client.get("/api/v1/positions").status_code == 401
 
-    assert any("authtoken_token" in r.getMessage() for r in caplog.records), "SQL was logged"
+    assert any("users_apitoken" in r.getMessage() for r in caplog.records), "SQL was logged"
     assert key not in every_record_text(caplog)
     assert key[:-1] not in every_record_text(caplog)
 
@@ -96,6 +99,8 @@ def test_seed_demo_prints_the_token_once_and_never_the_password():
         "seed_demo", "--email", "admin@example.com", "--password", "a-demo-secret-1", stdout=out
     )
 
-    token = Token.objects.get(user__email="admin@example.com").key
     assert "a-demo-secret-1" not in out.getvalue()
-    assert out.getvalue().count(token) == 1
+    keys = re.findall(r"\b[0-9a-f]{40}\b", out.getvalue())
+    assert len(keys) == 1
+    (token,) = ApiToken.objects.filter(user__email="admin@example.com")
+    assert token.digest == digest_of(keys[0])

@@ -24,7 +24,6 @@ from django.db import close_old_connections, transaction
 from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.renderers import OpenApiJsonRenderer
 from hypothesis import HealthCheck, settings
-from rest_framework.authtoken.models import Token
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
@@ -34,6 +33,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from tests.factories import PositionFactory, StockFactory, UserFactory
+from tests.helpers import token_key
 from users.models import User
 
 CHECKS = [
@@ -127,8 +127,7 @@ def market(db: None, settings: Any, _app_in_test_transaction: None) -> dict[str,
 def token_header(user: User | None) -> dict[str, str]:
     if user is None:
         return {}
-    token, _ = Token.objects.get_or_create(user=user)  # a fuzzed logout revokes it
-    return {"Authorization": f"Token {token.key}"}
+    return {"Authorization": f"Token {token_key(user)}"}  # a new one: a fuzzed logout revokes
 
 
 Capture = Callable[..., AbstractContextManager[Any]]

@@ -1,15 +1,16 @@
 """seed_demo: demo stocks always, an admin only when given credentials, never a password
 in its output."""
 
+import re
 from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
-from rest_framework.authtoken.models import Token
 
 from stocks.models import Stock
 from tests.factories import UserFactory
-from users.models import User
+from users.authentication import digest_of
+from users.models import ApiToken, User
 
 pytestmark = pytest.mark.django_db
 
@@ -21,6 +22,10 @@ def _no_credentials_in_the_environment(monkeypatch):  # type: ignore[no-untyped-
     # A developer's .env (read into the environment by the settings) may name an admin.
     monkeypatch.delenv("DJANGO_SUPERUSER_EMAIL", raising=False)
     monkeypatch.delenv("DJANGO_SUPERUSER_PASSWORD", raising=False)
+
+
+def printed_keys(output: str) -> list[str]:
+    return re.findall(r"\b[0-9a-f]{40}\b", output)
 
 
 def seed(*args: str) -> str:
@@ -49,7 +54,8 @@ def test_credentials_from_the_environment_make_a_staff_superuser(monkeypatch):
     assert admin.is_superuser
     assert admin.check_password(PASSWORD)
     assert PASSWORD not in output
-    assert output.count(Token.objects.get(user=admin).key) == 1
+    (key,) = printed_keys(output)
+    assert ApiToken.objects.get(user=admin).digest == digest_of(key)
 
 
 def test_options_win_over_the_environment(monkeypatch):
@@ -87,6 +93,19 @@ def test_running_again_keeps_the_admin_and_its_password():
     assert Stock.objects.count() == 5
 
 
+def test_running_again_prints_no_token_and_issues_none():
+    # seed_demo runs on every deploy: its output lands in deploy logs each time.
+    first = seed("--email", "ops@example.com", "--password", PASSWORD)
+    issued = ApiToken.objects.get()
+
+    again = seed("--email", "ops@example.com", "--password", PASSWORD)
+
+    assert printed_keys(first)
+    assert printed_keys(again) == []
+    assert list(ApiToken.objects.all()) == [issued]
+    assert "create_token" in again  # how to get another
+
+
 def test_an_existing_customer_with_that_email_is_not_made_an_admin():
     # Sign-up is open: someone may register the admin's address first.
     UserFactory(email="ops@example.com")
@@ -98,4 +117,5 @@ def test_an_existing_customer_with_that_email_is_not_made_an_admin():
     assert not customer.is_staff
     assert not customer.check_password(PASSWORD)
     assert "not an admin" in output
-    assert not any(token.key in output for token in Token.objects.filter(user=customer))
+    assert printed_keys(output) == []
+    assert not ApiToken.objects.filter(user=customer).exists()

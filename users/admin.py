@@ -1,4 +1,6 @@
-"""Accounts and their positions in the admin."""
+"""Accounts and their positions in the admin. API tokens are not here: only their
+owners list and revoke them (GET/DELETE /api/v1/tokens), and nobody mints one for
+someone else from a browser."""
 
 from typing import Any
 
@@ -61,7 +63,8 @@ class UserAdmin(BaseUserAdmin):
             columns = {f.name for f in User._meta.concrete_fields}
             obj.save(update_fields=[f for f in form.changed_data if f in columns])
             return
-        # Through the service: token, starting cash and starter positions, as a sign-up.
+        # Through the service: starting cash and starter positions, as a sign-up. No API
+        # token: nobody would see its key (the owner logs in, or `manage.py create_token`).
         password = form.cleaned_data.get("password1") or None
         created = create_user(email=obj.email, password=password)
         obj.pk = created.pk

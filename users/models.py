@@ -119,3 +119,25 @@ class Position(models.Model):
     @property
     def available_quantity(self) -> Decimal:
         return self.quantity - self.quantity_reserved
+
+
+class ApiToken(models.Model):
+    """An API key for one client or device. Only the key's SHA-256 is stored: the key is
+    shown once, when issued (users.services.create_token), and a database dump holds
+    nothing that authenticates. `prefix`, the key's first characters, finds the row and
+    lets the owner tell their tokens apart; it is too short to be guessed into a key."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100, blank=True)
+    prefix = models.CharField(max_length=8, db_index=True)
+    digest = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(null=True, blank=True)  # null: never
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "-created_at"], name="apitoken_user_created")]
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({self.name or 'unnamed'})"

@@ -5,9 +5,9 @@ from uuid import UUID
 
 from django.db.models import QuerySet
 
-from brokerage.api.errors import UserNotFound
+from brokerage.api.errors import TokenNotFound, UserNotFound
 from brokerage.ledger.models import LedgerEntry
-from users.models import Position, User
+from users.models import ApiToken, Position, User
 
 
 def list_users(*, actor: User) -> QuerySet[User]:
@@ -56,3 +56,15 @@ def list_activities(
     if until is not None:
         qs = qs.filter(created_at__lt=until)
     return qs.order_by("-created_at", "-id")
+
+
+def list_tokens(*, user: User) -> QuerySet[ApiToken]:
+    """The user's own API tokens, newest first; nobody else's, staff included."""
+    return ApiToken.objects.filter(user=user).order_by("-created_at", "-id")
+
+
+def get_token(*, user: User, token_id: UUID) -> ApiToken:
+    try:
+        return list_tokens(user=user).get(pk=token_id)
+    except ApiToken.DoesNotExist as exc:
+        raise TokenNotFound("Token not found.", token_id=str(token_id)) from exc

@@ -17,7 +17,7 @@ from brokerage.shared.fields import (
     quantity_output,
 )
 from brokerage.shared.money import CASH_STEP, PRICE_STEP, QUANTITY_STEP
-from users.models import Position, User
+from users.models import ApiToken, Position, User
 
 
 class PositionOutputSerializer(serializers.ModelSerializer[Position]):
@@ -101,10 +101,17 @@ class UserOutputSerializer(serializers.ModelSerializer[User]):
 
 
 class UserCreatedSerializer(UserOutputSerializer):
-    token = serializers.CharField(source="auth_token.key")
+    """The new account with its first API token's key (context `token`): only its hash is
+    stored, so this answer is the one place it is ever shown."""
+
+    token = serializers.SerializerMethodField(help_text="Send as `Authorization: Token <token>`.")
+
+    @extend_schema_field(str)
+    def get_token(self, user: User) -> str:
+        return str(self.context["token"])
 
     def to_representation(self, user: User) -> dict[str, Any]:
-        return {**super().to_representation(user), "token": user.auth_token.key}
+        return {**super().to_representation(user), "token": self.get_token(user)}
 
     class Meta(UserOutputSerializer.Meta):
         fields = (*UserOutputSerializer.Meta.fields, "token")
@@ -163,13 +170,36 @@ class UserUpdateInputSerializer(serializers.Serializer[None]):
 class LoginInputSerializer(serializers.Serializer[None]):
     email = serializers.EmailField(max_length=254)
     password = serializers.CharField(max_length=128, style={"input_type": "password"})
+    name = serializers.CharField(
+        max_length=100,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="The client or device the token is for, to tell it apart in GET tokens.",
+    )
 
 
 class TokenOutputSerializer(serializers.Serializer[dict[str, Any]]):
+    """A token as issued at login: the key is in this answer only."""
+
+    id = serializers.UUIDField(help_text="Revoke with DELETE /api/v1/tokens/{id}.")
+    name = serializers.CharField()
     token = serializers.CharField(help_text="Send as `Authorization: Token <token>`.")
     expires_at = serializers.DateTimeField(
         allow_null=True, help_text="When the token stops working; null: AUTH_TOKEN_TTL is off."
     )
+
+
+class ApiTokenOutputSerializer(serializers.ModelSerializer[ApiToken]):
+    """One of the caller's tokens: which client holds it and when it was last used. Never
+    the key (not stored) nor its hash."""
+
+    prefix = serializers.CharField(help_text="The key's first characters, to recognise it.")
+
+    class Meta:
+        model = ApiToken
+        fields = ("id", "name", "prefix", "created_at", "expires_at", "last_used_at")
+        read_only_fields = fields
 
 
 class ActivityOutputSerializer(serializers.ModelSerializer[LedgerEntry]):

@@ -1,18 +1,22 @@
-"""Account services: open an account with its grant and starter shares, update it."""
+"""Account services: open an account with its grant and starter shares, update it; issue
+and revoke its API tokens."""
 
+from dataclasses import dataclass
+from datetime import timedelta
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from rest_framework.authtoken.models import Token
+from django.utils import timezone
 
-from brokerage.api import authentication
 from brokerage.api.errors import UserExists
 from brokerage.ledger import journal
 from brokerage.ledger.models import EntryKind, LedgerEntry
 from brokerage.shared.db import set_fields
 from stocks.models import Stock
-from users.models import Position, User, UserType
+from users import authentication
+from users.models import ApiToken, Position, User, UserType
 
 
 @transaction.atomic
@@ -26,7 +30,7 @@ def create_user(
     type: str = UserType.NORMAL,
     is_staff: bool = False,
 ) -> User:
-    """Open an account with its starting cash, API token and starter positions.
+    """Open an account with its starting cash and starter positions.
 
     Every listed stock is granted DEFAULT_USER_STOCK_AMOUNT shares at its current
     price, as the original system did (new shares, not taken from the house).
@@ -49,7 +53,6 @@ def create_user(
             user.save(force_insert=True)
     except IntegrityError as exc:  # a concurrent sign-up took the email
         raise UserExists("A user with this email already exists.", email=email) from exc
-    Token.objects.create(user=user)
     entries = [
         journal.entry(
             user_id=user.pk, kind=EntryKind.GRANT, amount=user.cash, balance_after=user.cash
@@ -91,15 +94,40 @@ def update_user(
     return user
 
 
-def issue_token(*, user: User) -> Token:
-    """The user's API token (one per user), a new one if theirs has expired."""
-    token, created = Token.objects.get_or_create(user=user)
-    if not created and authentication.has_expired(token):
-        token.delete()
-        token = Token.objects.create(user=user)
-    return token
+@dataclass(frozen=True)
+class IssuedToken:
+    token: ApiToken
+    key: str  # the only time it exists outside its holder: show it once, store only token
 
 
-def revoke_token(token: Token) -> None:
-    """Log out: the token stops working in every process at once."""
+@transaction.atomic
+def create_token(*, user: User, name: str = "") -> IssuedToken:
+    """A new API token for one client or device of `user`, working for AUTH_TOKEN_TTL
+    seconds (0: until revoked). Every call issues another; the others keep working."""
+    key = authentication.new_key()
+    lifetime = settings.AUTH_TOKEN_TTL
+    now = timezone.now()
+    token = ApiToken.objects.create(
+        user=user,
+        name=name,
+        prefix=key[: authentication.PREFIX_LENGTH],
+        digest=authentication.digest_of(key),
+        created_at=now,
+        expires_at=now + timedelta(seconds=lifetime) if lifetime > 0 else None,
+    )
+    return IssuedToken(token=token, key=key)
+
+
+@transaction.atomic
+def create_user_with_token(**fields: Any) -> tuple[User, IssuedToken]:
+    """Sign-up: the account (create_user's keyword `fields`) and its first API token,
+    together or not at all: an account opened without a password has no other way in."""
+    user = create_user(**fields)
+    return user, create_token(user=user, name="sign-up")
+
+
+@transaction.atomic
+def revoke_token(*, token: ApiToken) -> None:
+    """Log out, or the owner's revocation: the token stops working in every process at
+    once (users.authentication forgets it on delete)."""
     token.delete()

@@ -1,4 +1,4 @@
-"""The account API: sign-up, read, update; positions."""
+"""The account API: sign-up, read, update; positions; log in and out; the caller's tokens."""
 
 from collections.abc import Sequence
 from datetime import datetime
@@ -11,13 +11,11 @@ from django.utils.dateparse import parse_datetime
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, mixins, permissions, viewsets
-from rest_framework.authtoken.models import Token
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 
-from brokerage.api import authentication
 from brokerage.api.errors import InvalidInput
 from brokerage.api.pagination import NewestFirstCursorPagination
 from brokerage.api.request import actor, parse_uuid
@@ -25,9 +23,10 @@ from brokerage.api.schema import error_responses
 from brokerage.api.throttling import LoginThrottle, SignupThrottle
 from brokerage.ledger.models import EntryKind, LedgerEntry
 from users import selectors, services
-from users.models import Position, User
+from users.models import ApiToken, Position, User
 from users.serializers import (
     ActivityOutputSerializer,
+    ApiTokenOutputSerializer,
     LoginInputSerializer,
     PositionOutputSerializer,
     TokenOutputSerializer,
@@ -82,8 +81,8 @@ class UserViewSet(viewsets.GenericViewSet):
     def create(self, request: Request) -> Response:
         data = UserCreateInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        user = services.create_user(**data.validated_data)
-        return Response(UserCreatedSerializer(user).data, status=201)
+        user, issued = services.create_user_with_token(**data.validated_data)
+        return Response(UserCreatedSerializer(user, context={"token": issued.key}).data, status=201)
 
     @extend_schema(responses=UserDetailSerializer)
     def retrieve(self, request: Request, pk: str) -> Response:
@@ -111,7 +110,7 @@ class PositionViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
 
 
 class TokenView(APIView):
-    """Log in: e-mail and password for the account's API token."""
+    """Log in: e-mail and password for a new API token (one per client or device)."""
 
     permission_classes = [permissions.AllowAny]
     throttle_classes = [LoginThrottle]
@@ -127,8 +126,13 @@ class TokenView(APIView):
         )
         if user is None:  # also for an inactive account: nothing to tell them apart
             raise exceptions.AuthenticationFailed("Invalid e-mail or password.")
-        token = services.issue_token(user=user)
-        body = {"token": token.key, "expires_at": authentication.expires_at(token)}
+        issued = services.create_token(user=user, name=data.validated_data["name"])
+        body = {
+            "id": issued.token.pk,
+            "name": issued.token.name,
+            "token": issued.key,
+            "expires_at": issued.token.expires_at,
+        }
         return Response(TokenOutputSerializer(body).data)
 
 
@@ -137,10 +141,34 @@ class LogoutView(APIView):
 
     @extend_schema(request=None, responses={204: None})
     def post(self, request: Request) -> Response:
-        if isinstance(request.auth, Token):
-            services.revoke_token(request.auth)
+        if isinstance(request.auth, ApiToken):
+            services.revoke_token(token=request.auth)
         else:
             logout(request._request)
+        return Response(status=204)
+
+
+class ApiTokenPagination(NewestFirstCursorPagination):
+    ordering = ("-created_at", "-id")
+
+
+class ApiTokenViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    """The caller's API tokens, one per client or device that logged in: list them (never
+    the key), revoke one. Anyone else's token does not exist here, staff included."""
+
+    serializer_class = ApiTokenOutputSerializer
+    pagination_class = ApiTokenPagination
+    filter_backends = ()
+
+    def get_queryset(self) -> QuerySet[ApiToken]:
+        if getattr(self, "swagger_fake_view", False):  # schema generation: no user
+            return ApiToken.objects.none()
+        return selectors.list_tokens(user=actor(self.request))
+
+    @extend_schema(responses={204: None, **error_responses((404, "No such token (2023)."))})
+    def destroy(self, request: Request, pk: str) -> Response:
+        token = selectors.get_token(user=actor(request), token_id=parse_uuid(pk, "id"))
+        services.revoke_token(token=token)
         return Response(status=204)
 
 

@@ -50,6 +50,7 @@ class ErrorCode(IntEnum):
     USER_EXISTS = 2020
     ORDER_TOO_SMALL = 2021
     EXECUTION_FAILED = 2022
+    TOKEN_NOT_FOUND = 2023
 
 
 class BrokerageError(Exception):
@@ -72,6 +73,11 @@ class InvalidInput(BrokerageError):
 
 class UserNotFound(BrokerageError):
     code = ErrorCode.USER_NOT_FOUND
+    http_status = status.HTTP_404_NOT_FOUND
+
+
+class TokenNotFound(BrokerageError):
+    code = ErrorCode.TOKEN_NOT_FOUND
     http_status = status.HTTP_404_NOT_FOUND
 
 

@@ -71,7 +71,7 @@ ERROR_DESCRIPTIONS = {
     400: "Invalid input (1000): a bad field, malformed JSON, UUID or cursor.",
     401: "Not authenticated, or a bad or expired token (1200).",
     403: "Not allowed (1201): staff only, or a browser session without its CSRF token.",
-    404: "Not found (1001, or the record's own code: 2003 user, 2005 stock, 2011 order).",
+    404: "Not found (1001, or the record's own: 2003 user, 2005 stock, 2011 order, 2023 token).",
     409: "Conflict with the record's state.",
     413: "Request body too large (1000).",
     415: "Unsupported media type (1004).",

@@ -30,7 +30,6 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_prometheus",
     "rest_framework",
-    "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -148,7 +147,8 @@ WHITENOISE_USE_FINDERS = True
 # A token's user is remembered this long per process (0: look it up on every request);
 # revocation, deactivation and permission changes reach every process at once anyway.
 AUTH_TOKEN_CACHE_SECONDS = env.float("AUTH_TOKEN_CACHE_SECONDS", default=10.0)
-# API tokens are refused this many seconds after they were issued (0: never).
+# API tokens are refused this many seconds after they were issued (0: never; production
+# defaults to 30 days).
 AUTH_TOKEN_TTL = env.int("AUTH_TOKEN_TTL", default=0)
 # Stock quotes are cached this long (a price change invalidates them at once; house
 # inventory in a quote may lag by up to this).
@@ -160,7 +160,7 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("MAX_REQUEST_BODY_BYTES", default=64 * 102
 # --- API ------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "brokerage.api.authentication.CachedTokenAuthentication",
+        "users.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -220,6 +220,10 @@ SPECTACULAR_SETTINGS = {
     # brokerage.api.schema tags each operation by its path; these describe the tags.
     "TAGS": [
         {"name": "auth", "description": "Log in for an API token; log out."},
+        {
+            "name": "tokens",
+            "description": "The caller's API tokens, one per client: list and revoke them.",
+        },
         {
             "name": "accounts",
             "description": "Sign-up, and an account with its cash, positions and latest orders.",

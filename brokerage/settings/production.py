@@ -26,6 +26,9 @@ SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
 SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
 
+# A stolen API token works for a month at most (0: until revoked, only if you must).
+AUTH_TOKEN_TTL = env.int("AUTH_TOKEN_TTL", default=30 * 24 * 3600)
+
 # Static files from what collectstatic wrote into the image (hashed names, compressed,
 # cached forever), not looked up in the apps' folders on every request.
 WHITENOISE_USE_FINDERS = False

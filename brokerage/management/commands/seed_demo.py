@@ -1,5 +1,6 @@
 """Demo data for a fresh install: a few stocks and, only when given credentials, a staff
-superuser with an API token."""
+superuser, whose first API token it prints when it creates it (never again: it runs on
+every deploy, and deploy logs are no place for a key; `create_token` mints another)."""
 
 import os
 from decimal import Decimal
@@ -12,7 +13,7 @@ from django.core.management.base import BaseCommand, CommandError
 from stocks.models import Stock
 from stocks.services import create_stock
 from users.models import User, UserType
-from users.services import create_user, issue_token
+from users.services import create_token, create_user
 
 DEMO_STOCKS = [
     ("AAPL", "Apple Inc.", "189.5000"),
@@ -33,11 +34,14 @@ NO_ADMIN_HINT = (
     f"or set {EMAIL_VARIABLE} and {PASSWORD_VARIABLE} (compose: in .env) and run seed_demo."
 )
 
+NEW_TOKEN_HINT = "Another API token: python manage.py create_token <e-mail> --name <client>"
+
 
 class Command(BaseCommand):
     help = (
         "Create demo stocks (idempotent) and, given an e-mail and password (options or "
-        f"{EMAIL_VARIABLE} / {PASSWORD_VARIABLE}), a staff superuser; print its API token."
+        f"{EMAIL_VARIABLE} / {PASSWORD_VARIABLE}), a staff superuser; print an API token "
+        "when it creates the superuser."
     )
 
     def add_arguments(self, parser: Any) -> None:
@@ -56,29 +60,32 @@ class Command(BaseCommand):
             self.stdout.write(NO_ADMIN_HINT)
             return
         admin = User.objects.filter(email__iexact=email).first()
-        if admin is None:
-            try:
-                validate_password(password)
-            except ValidationError as exc:  # the validators' messages never quote it
-                raise CommandError(" ".join(exc.messages)) from None
-            admin = create_user(
-                email=email,
-                name="Demo",
-                surname="Admin",
-                password=password,
-                type=UserType.MANAGER,
-                is_staff=True,
-            )
-            admin.is_superuser = True
-            admin.save(update_fields=["is_superuser"])
-        elif not admin.is_superuser:
-            # Sign-up is open: whoever took this e-mail first must not become an admin.
-            self.stderr.write(f"{admin.email} exists and is not an admin; left as it is.")
+        if admin is not None:
+            if admin.is_superuser:
+                # It keeps its password and tokens: seed_demo runs on every deploy.
+                self.stdout.write(f"Admin: {admin.email} exists. {NEW_TOKEN_HINT}")
+            else:
+                # Sign-up is open: whoever took this e-mail first must not become an admin.
+                self.stderr.write(f"{admin.email} exists and is not an admin; left as it is.")
             return
-        # An existing admin keeps its password: seed_demo runs on every deploy.
-        token = issue_token(user=admin)
+        try:
+            validate_password(password)
+        except ValidationError as exc:  # the validators' messages never quote it
+            raise CommandError(" ".join(exc.messages)) from None
+        admin = create_user(
+            email=email,
+            name="Demo",
+            surname="Admin",
+            password=password,
+            type=UserType.MANAGER,
+            is_staff=True,
+        )
+        admin.is_superuser = True
+        admin.save(update_fields=["is_superuser"])
+        issued = create_token(user=admin, name="seed_demo")
         self.stdout.write(  # to the terminal; never the password
             f"Admin: {admin.email}  (Django admin: /admin/, password as given to seed_demo)\n"
-            f"Admin API token (printed once, here): {token.key}\n"
-            '  curl -H "Authorization: Token <the token>" http://127.0.0.1:8000/api/v1/stocks'
+            f"Admin API token (printed this once; not stored): {issued.key}\n"
+            '  curl -H "Authorization: Token <the token>" http://127.0.0.1:8000/api/v1/stocks\n'
+            f"{NEW_TOKEN_HINT}"
         )
