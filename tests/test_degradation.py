@@ -131,13 +131,14 @@ def test_an_order_behind_a_held_row_lock_is_a_coded_503_and_writes_nothing(
     # This process's next connection waits at most 200 ms for a lock.
     monkeypatch.setitem(connection.settings_dict["OPTIONS"], "options", "-c lock_timeout=200")
     connection.close()
+    trader = client_for(user)  # its token is issued before the lock is held
     holder = psycopg.connect(**connection.get_connection_params())
     try:
         holder.execute(
             f"SELECT 1 FROM {User._meta.db_table} WHERE id = %s FOR UPDATE",
             [user.pk],
         )
-        resp = client_for(user).post("/api/v1/orders", ORDER, format="json")
+        resp = trader.post("/api/v1/orders", ORDER, format="json")
     finally:
         holder.rollback()
         holder.close()
