@@ -106,6 +106,20 @@ def test_last_use_is_recorded_at_most_once_a_minute(user, django_assert_num_quer
     assert ApiToken.objects.get(user=user).last_used_at == first_use
 
 
+def test_expired_tokens_are_deleted_when_the_owner_gets_a_new_one(user, settings):
+    settings.AUTH_TOKEN_TTL = 60
+    token_key(user, "old laptop")
+    ApiToken.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
+    someone_else = UserFactory()
+    token_key(someone_else, "theirs")
+    ApiToken.objects.filter(user=someone_else).update(expires_at=timezone.now())
+
+    token_key(user, "new laptop")
+
+    assert list(ApiToken.objects.filter(user=user).values_list("name", flat=True)) == ["new laptop"]
+    assert ApiToken.objects.filter(user=someone_else).exists()  # theirs wait for their turn
+
+
 # --- the owner's list -----------------------------------------------------------------
 
 

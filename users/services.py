@@ -103,10 +103,13 @@ class IssuedToken:
 @transaction.atomic
 def create_token(*, user: User, name: str = "") -> IssuedToken:
     """A new API token for one client or device of `user`, working for AUTH_TOKEN_TTL
-    seconds (0: until revoked). Every call issues another; the others keep working."""
+    seconds (0: until revoked). Every call issues another; the others keep working.
+    The user's expired tokens are deleted here, so that no job is needed to keep them
+    from piling up."""
     key = authentication.new_key()
     lifetime = settings.AUTH_TOKEN_TTL
     now = timezone.now()
+    ApiToken.objects.filter(user=user, expires_at__lte=now).delete()
     token = ApiToken.objects.create(
         user=user,
         name=name,
