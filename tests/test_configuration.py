@@ -97,3 +97,29 @@ def test_the_production_example_passes_djangos_deployment_checks():
         timeout=120,
     )
     assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+@pytest.mark.parametrize(
+    ("module", "env", "lifetime"),
+    [
+        ("production", {}, "2592000"),  # a stolen token works for 30 days at most
+        ("production", {"AUTH_TOKEN_TTL": "3600"}, "3600"),
+        ("local", {}, "0"),  # the original API's clients: until revoked
+    ],
+)
+def test_api_tokens_expire_by_default_in_production(module, env, lifetime):
+    loaded = subprocess.run(
+        [sys.executable, "-c", "from django.conf import settings; print(settings.AUTH_TOKEN_TTL)"],
+        cwd=ROOT,
+        env={
+            "PATH": os.environ["PATH"],
+            **PRODUCTION,
+            "DJANGO_SETTINGS_MODULE": f"brokerage.settings.{module}",
+            **env,
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert loaded.returncode == 0, loaded.stderr
+    assert loaded.stdout.strip() == lifetime
